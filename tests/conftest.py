@@ -1,0 +1,78 @@
+"""Shared test fixtures: the real sample dumps and real PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_DUMPS = REPO.parent / "shared" / "sample_dumps"
+PG_ADMIN_URL = os.environ.get(
+    "DISCOGS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _pg_unavailable_reason() -> str | None:
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # any failure means: no usable server here
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL.split('@')[-1]}: {exc.__class__.__name__}"
+    return None
+
+
+_PG_REASON: str | None | bool = False  # False = not probed yet
+
+
+def require_postgres() -> None:
+    """Skip (with the reason) on a laptop without PostgreSQL; fail loudly in CI."""
+    global _PG_REASON
+    if _PG_REASON is False:
+        _PG_REASON = _pg_unavailable_reason()
+    if _PG_REASON:
+        if IN_CI:
+            pytest.fail(f"CI must have PostgreSQL: {_PG_REASON}")
+        pytest.skip(str(_PG_REASON))
+
+
+@pytest.fixture(scope="session")
+def sample_dumps() -> Path:
+    """``shared/sample_dumps`` beside the checkout (real Discogs data, see its SOURCES.md)."""
+    if not SAMPLE_DUMPS.is_dir():
+        if IN_CI:
+            pytest.fail(f"sample dumps missing at {SAMPLE_DUMPS}")
+        pytest.skip("shared/sample_dumps is not beside this checkout")
+    return SAMPLE_DUMPS
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    require_postgres()
+    name = f"discogs_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test against an embedded SQLite file and a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    return request.getfixturevalue("pg_url")
