@@ -1,0 +1,31 @@
+"""Resources built from the environment (see the README's configuration table)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from resources.caches import CacheRefreshResource
+from resources.dump_source import DumpSourceResource
+from resources.env import env_flag, env_or
+from resources.gate import IngestionGateResource
+from resources.settings import DEFAULT_DATA_DIR, PipelineSettings
+from resources.warehouse import WarehouseResource
+
+PRODUCTION_DUMPS_URL = "https://data.discogs.com/"
+
+
+def build_resources() -> dict[str, Any]:
+    """Every resource the definitions use, configured from ``DISCOGS_*``, ``LML_*`` variables."""
+    data_dir = env_or("DISCOGS_DATA_DIR", DEFAULT_DATA_DIR)
+    warehouse = WarehouseResource(url=env_or("DISCOGS_WAREHOUSE_URL", ""), data_dir=data_dir)
+    return {
+        "settings": PipelineSettings(data_dir=data_dir),
+        "warehouse": warehouse,
+        "dump_source": DumpSourceResource(url=env_or("DISCOGS_DUMPS_URL", PRODUCTION_DUMPS_URL)),
+        "gate": IngestionGateResource(
+            enabled_by_env=env_flag("DISCOGS_INGESTION_ENABLED"), warehouse=warehouse
+        ),
+        "cache_refresh": CacheRefreshResource(
+            base_url=env_or("LML_BASE_URL", ""), api_key=env_or("LML_API_KEY", "")
+        ),
+    }

@@ -1,0 +1,20 @@
+-- Current state of `label` (labels, root table); columns as in lib/tables.py.
+-- content_hash covers this row and all its child rows; removed_in_month marks a
+-- tombstone (absent from that month's dump); runtime columns are written by apps only.
+CREATE TABLE IF NOT EXISTS label (
+    id                BIGINT NOT NULL,
+    name              TEXT,
+    contact_info      TEXT,
+    profile           TEXT,
+    data_quality      TEXT,
+    parent_label_id   BIGINT,
+    parent_label_name TEXT,
+    content_hash      TEXT NOT NULL,
+    first_seen_month  TEXT NOT NULL,
+    last_seen_month   TEXT NOT NULL,
+    removed_in_month  TEXT,
+    image_url         TEXT,
+    PRIMARY KEY (id)
+);
+CREATE INDEX IF NOT EXISTS label_name_idx ON label (name);
+CREATE INDEX IF NOT EXISTS label_parent_label_id_idx ON label (parent_label_id);

@@ -1,0 +1,19 @@
+-- Current state of `master` (masters, root table); columns as in lib/tables.py.
+-- content_hash covers this row and all its child rows; removed_in_month marks a
+-- tombstone (absent from that month's dump); runtime columns are written by apps only.
+CREATE TABLE IF NOT EXISTS master (
+    id               BIGINT NOT NULL,
+    title            TEXT,
+    year             INTEGER,
+    main_release_id  BIGINT,
+    notes            TEXT,
+    data_quality     TEXT,
+    content_hash     TEXT NOT NULL,
+    first_seen_month TEXT NOT NULL,
+    last_seen_month  TEXT NOT NULL,
+    removed_in_month TEXT,
+    artwork_url      TEXT,
+    PRIMARY KEY (id)
+);
+CREATE INDEX IF NOT EXISTS master_title_idx ON master {{ text_lookup_index(title) }};
+CREATE INDEX IF NOT EXISTS master_main_release_id_idx ON master (main_release_id);

@@ -1,0 +1,60 @@
+"""Identity caches: warm per-identity documents after each monthly load."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from discogs_assets.defs.partitions import OWNERS, monthly_partitions
+from discogs_assets.defs.tracking import month_step
+from discogs_assets.lib.caches import not_found_ratio, refresh_remote, warm_local
+from resources.caches import CacheRefreshResource
+from resources.gate import IngestionGateResource
+from resources.warehouse import WarehouseResource
+
+STALE_REFERENCES_CHECK = "identity_references_current"
+MAX_NOT_FOUND_RATIO = 0.01
+
+
+@dg.asset(
+    deps=["warehouse_releases", "warehouse_artists", "warehouse_masters"],
+    partitions_def=monthly_partitions,
+    group_name="caches",
+    kinds={"python", "sql"},
+    owners=OWNERS,
+    description="Warm cache documents (cache_release / cache_artist) for every active identity "
+    "not flagged discogs_unavailable; optionally refreshes a remote lookup service's cache.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            STALE_REFERENCES_CHECK,
+            asset="identity_caches",
+            description="At most 1 % of scanned identities point at records missing from the "
+            "warehouse (stale identity references).",
+        )
+    ],
+)
+def identity_caches(
+    context: dg.AssetExecutionContext,
+    gate: IngestionGateResource,
+    warehouse: WarehouseResource,
+    cache_refresh: CacheRefreshResource,
+) -> dg.MaterializeResult:
+    month = context.partition_key
+    remote_config = cache_refresh.config() if cache_refresh.enabled else None
+    with month_step(context, gate, warehouse, None) as processing:
+        counters = warm_local(warehouse.engine(), month=month, log=context.log)
+        if remote_config is not None:
+            counters = refresh_remote(warehouse.engine(), remote_config, counters, log=context.log)
+        metadata = counters.as_metadata()
+        processing.update(month, stats_patch={"identity_caches": metadata})
+    ratio = not_found_ratio(counters)
+    return dg.MaterializeResult(
+        metadata={**metadata, "remote_refresh": remote_config is not None},
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=STALE_REFERENCES_CHECK,
+                passed=ratio <= MAX_NOT_FOUND_RATIO,
+                metadata={"not_found_ratio": round(ratio, 4),
+                          "threshold": MAX_NOT_FOUND_RATIO},
+            )
+        ],
+    )

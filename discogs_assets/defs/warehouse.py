@@ -1,0 +1,127 @@
+"""Warehouse: the schema models of dbt_like_sql/ and the monthly current-state loads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from discogs_assets.defs.partitions import OWNERS, monthly_partitions
+from discogs_assets.defs.tracking import month_step
+from discogs_assets.lib.layout import parsed_dir
+from discogs_assets.lib.tables import ENTITIES, ENTITY_ROOT_TABLE
+from discogs_assets.lib.warehouse import ProcessingStatus, list_models, load_month, run_models
+from resources.gate import IngestionGateResource
+from resources.settings import PipelineSettings
+from resources.warehouse import WarehouseResource
+
+SCHEMA_GROUP = "warehouse_schema"
+_MODELS = list_models()
+
+
+def _model_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["sql", name])
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            _model_key(m.name),
+            deps=[_model_key(d) for d in m.depends_on],
+            group_name=SCHEMA_GROUP,
+            kinds={"sql"},
+            owners=OWNERS,
+            description=f"Warehouse model dbt_like_sql/{m.path.name} (rerunnable DDL or view).",
+            skippable=True,
+        )
+        for m in _MODELS
+    ],
+    can_subset=True,
+    name="warehouse_schema",
+)
+def warehouse_schema(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.MaterializeResult]:
+    names = [key.path[-1] for key in context.selected_asset_keys]
+    run_models(warehouse.engine(), names=names)
+    context.log.info(f"applied models={sorted(names)} warehouse={warehouse.safe_url}")
+    for key in context.selected_asset_keys:
+        yield dg.MaterializeResult(asset_key=key)
+
+
+class LoadConfig(dg.Config):
+    allow_shrink: bool = False
+    """Operator override for this run: apply a month even if an entity shrank past the guard."""
+
+
+def _warehouse_asset(entity: str, previous: str | None) -> dg.AssetsDefinition:
+    root = ENTITY_ROOT_TABLE[entity]
+    deps: list = [f"parsed_{entity}", _model_key(root)]
+    if previous:
+        deps.append(f"warehouse_{previous}")
+
+    @dg.asset(
+        name=f"warehouse_{entity}",
+        deps=deps,
+        partitions_def=monthly_partitions,
+        group_name="warehouse",
+        kinds={"sql", "python"},
+        owners=OWNERS,
+        pool="discogs_warehouse",
+        description=f"Current state of {entity} in the SQL warehouse: changed rows upserted, "
+        "absent ones tombstoned, monotonic (an older month never overwrites newer data).",
+    )
+    def warehouse_entity(
+        context: dg.AssetExecutionContext,
+        config: LoadConfig,
+        settings: PipelineSettings,
+        gate: IngestionGateResource,
+        warehouse: WarehouseResource,
+    ) -> dg.MaterializeResult:
+        month = context.partition_key
+        with month_step(context, gate, warehouse, ProcessingStatus.PROCESSING) as processing:
+            result = load_month(
+                warehouse.engine(),
+                month=month,
+                entity=entity,
+                parsed_dir=parsed_dir(settings.data_path, month, entity),
+                max_shrink=settings.max_shrink_fraction,
+                allow_shrink=config.allow_shrink,
+                log=context.log,
+            )
+            stats = {
+                "added": result.added,
+                "changed": result.changed,
+                "removed": result.removed,
+                "unchanged": result.unchanged,
+                "revived": result.revived,
+                "historical": result.historical,
+                "seconds": round(result.seconds, 3),
+                "dangling": result.dangling,
+            }
+            processing.update(month, stats_patch={f"warehouse_{entity}": stats})
+            if result.historical:
+                context.log.warning(
+                    f"month={month} entity={entity} is older than the warehouse's current month: "
+                    "recorded as a historical snapshot, current state left unchanged"
+                )
+            row = processing.get(month) or {}
+            if all(f"warehouse_{e}" in (row.get("stats") or {}) for e in ENTITIES):
+                processing.transition(month, ProcessingStatus.COMPLETED, run_id=context.run_id)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": result.added + result.changed + result.unchanged,
+                **{k: v for k, v in stats.items() if k != "dangling"},
+                "dangling_references": dg.MetadataValue.json(result.dangling),
+                "rows_written": result.rows_written,
+                "rows_per_s": round(result.rows_per_s, 1),
+                "warehouse": warehouse.safe_url,
+            }
+        )
+
+    return warehouse_entity
+
+
+warehouse_assets = [
+    _warehouse_asset(entity, ENTITIES[i - 1] if i else None) for i, entity in enumerate(ENTITIES)
+]
