@@ -1,7 +1,7 @@
 -- Warm artist documents (JSON) for every credited artist of a warmed release or master,
 -- rewritten only when content_hash changes; runtime columns belong to applications.
 CREATE TABLE IF NOT EXISTS cache_artist (
-    artist_id BIGINT PRIMARY KEY,
+    artist_id {{ bigint }} PRIMARY KEY,
     document {{ json }} NOT NULL,
     content_hash TEXT NOT NULL,
     source_month TEXT NOT NULL,

@@ -2,7 +2,7 @@
 -- warm only when content_hash changes. Runtime columns below the marker belong to applications:
 -- the warm never writes them, so they survive rewrites.
 CREATE TABLE IF NOT EXISTS cache_release (
-    release_id BIGINT PRIMARY KEY,
+    release_id {{ bigint }} PRIMARY KEY,
     document {{ json }} NOT NULL,
     content_hash TEXT NOT NULL,
     source_month TEXT NOT NULL,

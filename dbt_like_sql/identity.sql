@@ -6,8 +6,8 @@ CREATE TABLE IF NOT EXISTS identity (
     identity_id TEXT PRIMARY KEY,
     source TEXT NOT NULL,
     external_id TEXT NOT NULL,
-    active BOOLEAN NOT NULL DEFAULT TRUE,
-    discogs_unavailable BOOLEAN NOT NULL DEFAULT FALSE,
+    active BOOLEAN NOT NULL DEFAULT {{ true }},
+    discogs_unavailable BOOLEAN NOT NULL DEFAULT {{ false }},
     discogs_unavailable_note TEXT,
     imported_at {{ timestamp }},
     -- outcome of the last local warm (warmed | not_found | not_implemented | error)

@@ -3,6 +3,7 @@ setup for the local warm."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -10,7 +11,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from discogs_assets.lib.caches.remote import REFRESH_PATH
@@ -24,6 +24,7 @@ class Fault:
 
     status: int = 200
     retry_after: str | None = None
+    location: str | None = None  # a redirect target
     delay_s: float = 0.0  # sleep before the headers
     trickle_s: float = 0.0  # send the body one byte at a time, this long between bytes
     body: bytes | None = None  # raw body instead of the contract answer
@@ -80,10 +81,9 @@ class _Handler(BaseHTTPRequestHandler):
             lml.requests.append({"t": received, "path": self.path, "raw": raw,
                                  "auth": self.headers.get("Authorization"),
                                  "user_agent": self.headers.get("User-Agent")})
-        try:
+        # The client may have given up (timeout): expected in the slow-response tests.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self._respond(lml, raw, fault)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout): expected in the slow-response tests
 
     def _respond(self, lml: LmlServer, raw: bytes, fault: Fault) -> None:
         time.sleep(fault.delay_s)
@@ -93,7 +93,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(401, {"detail": "invalid API key"})
         if fault.status != 200 or fault.body is not None:
             return self._send(fault.status, fault.body or {"detail": "fault"},
-                              retry_after=fault.retry_after, trickle_s=fault.trickle_s)
+                              retry_after=fault.retry_after, location=fault.location,
+                              trickle_s=fault.trickle_s)
         try:
             ids = json.loads(raw)["identity_ids"]
             assert isinstance(ids, list)
@@ -107,13 +108,15 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(200, {"results": results}, trickle_s=fault.trickle_s)
 
     def _send(self, status: int, body: dict[str, Any] | bytes, *, retry_after: str | None = None,
-              trickle_s: float = 0.0) -> None:
+              location: str | None = None, trickle_s: float = 0.0) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         if retry_after is not None:
             self.send_header("Retry-After", retry_after)
+        if location is not None:
+            self.send_header("Location", location)
         self.end_headers()
         if not trickle_s:
             self.wfile.write(data)
@@ -166,8 +169,6 @@ class ListLog:
         return "\n".join(self.lines)
 
 
-REPO = Path(__file__).resolve().parents[1]
-MODELS_DIR = REPO / "dbt_like_sql"
 
 
 def recorder() -> tuple[list[float], Callable[[float], None]]:
@@ -179,3 +180,4 @@ def recorder() -> tuple[list[float], Callable[[float], None]]:
         time.sleep(seconds)
 
     return asked, sleep
+

@@ -12,7 +12,7 @@ from discogs_assets.definitions import defs
 from discogs_assets.lib.caches import import_identities
 from discogs_assets.lib.sample_mirror import build_sample_mirror
 from discogs_assets.lib.tables import TABLES
-from discogs_assets.lib.warehouse import make_engine
+from discogs_assets.lib.warehouse import make_engine, run_models
 
 MONTHS = ("2026-01", "2026-02")
 # Columns that record when a row was written, not what it holds.
@@ -66,7 +66,9 @@ def test_full_chain_two_months_and_rerun_is_idempotent(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mirror: Path, warehouse_url: str
 ) -> None:
     definitions = _defs(monkeypatch, tmp_path / "data", mirror, warehouse_url)
-    import_identities(make_engine(warehouse_url), mirror / "identities.csv")
+    engine = make_engine(warehouse_url)
+    run_models(engine)
+    import_identities(engine, mirror / "identities.csv")
     with dg.DagsterInstance.ephemeral() as instance:
         first = _run_month(definitions, MONTHS[0], instance)
         assert first.success, _failures(first)

@@ -1,21 +1,18 @@
 """Acquisition: resolve the month's dump, fetch its CHECKSUM, download and verify each file."""
 
-from __future__ import annotations
 
 import hashlib
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import dagster as dg
 
 from discogs_assets.defs.partitions import OWNERS, monthly_partitions
 from discogs_assets.defs.tracking import month_step
-from discogs_assets.lib.acquisition import DumpFile, parse_checksum
-from discogs_assets.lib.atomic import write_bytes_atomic
+from discogs_assets.lib.acquisition import ChecksumError, DumpSource, parse_checksum
 from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.layout import raw_dir
-from discogs_assets.lib.manifest import ManifestFile, MonthManifest
+from discogs_assets.lib.manifest import MonthManifest
 from discogs_assets.lib.tables import ENTITIES
 from discogs_assets.lib.warehouse import ProcessingStatus
 from resources.dump_source import DumpSourceResource
@@ -62,7 +59,10 @@ def discogs_checksum(
         manifest = None if config.refresh_listing else MonthManifest.read(month_dir)
         requests = 0
         if manifest is None:
-            manifest, requests = _resolve_month(context, dump_source, month, config, month_dir)
+            with dump_source.get_source(log=context.log) as source:
+                manifest = _resolve_month(source, month, config.accept_unverified)
+                requests = source.requests
+            manifest.write(month_dir)
         else:
             context.log.info(f"month={month} dump={manifest.dump_date} already resolved on disk; "
                              "no request made (refresh_listing=true asks again)")
@@ -70,66 +70,38 @@ def discogs_checksum(
             month,
             dump_date=manifest.dump_date,
             checksum_sha256=manifest.checksum_sha256,
-            checksums={f.name: f.sha256 for f in manifest.files.values()},
+            checksums=manifest.sha256,
             unverified=not manifest.verified,
         )
+    files = {kind: {"name": f.name, "size": f.size, "sha256": manifest.sha256.get(f.name)}
+             for kind, f in manifest.dump.files.items() if kind in ENTITIES}
+    context.log.info(f"month={month} dump={manifest.dump_date} files={sorted(files)} "
+                     f"verified={manifest.verified} requests={requests}")
     return dg.MaterializeResult(
         metadata={
             "dump_date": manifest.dump_date,
-            "checksum_file": manifest.checksum_name or "(none: accepted unverified)",
-            "checksum_sha256": manifest.checksum_sha256 or "",
+            "checksum_sha256": manifest.checksum_sha256 or "(none: accepted unverified)",
             "verified": manifest.verified,
-            "files": dg.MetadataValue.json(
-                {k: {"name": f.name, "size": f.size, "sha256": f.sha256}
-                 for k, f in manifest.files.items()}
-            ),
-            "missing_kinds": ", ".join(k for k in ENTITIES if k not in manifest.files) or "none",
+            "files": dg.MetadataValue.json(files),
+            "missing_kinds": ", ".join(k for k in ENTITIES if k not in files) or "none",
             "requests": requests,
         },
     )
 
 
-def _resolve_month(
-    context: dg.AssetExecutionContext,
-    dump_source: DumpSourceResource,
-    month: str,
-    config: ChecksumConfig,
-    month_dir: Path,
-) -> tuple[MonthManifest, int]:
-    source = dump_source.client(log=context.log)
-    dump = source.find_month(month, accept_unverified=config.accept_unverified)
-    requests = 1
-    sums: dict[str, str] = {}
-    checksum_sha = None
-    if dump.checksum_file is not None:
-        body = source.fetch_bytes(dump.checksum_file)
-        requests += 1
-        sums = parse_checksum(body.decode("utf-8", errors="strict"),
-                              source_name=dump.checksum_file.name)
-        write_bytes_atomic(month_dir / dump.checksum_file.name, body)
-        checksum_sha = hashlib.sha256(body).hexdigest()
-    files = {}
+def _resolve_month(source: DumpSource, month: str, accept_unverified: bool) -> MonthManifest:
+    """One listing request, plus one for the CHECKSUM when the dump has one."""
+    dump = source.find_month(month, accept_unverified=accept_unverified)
+    checksum = dump.checksum_file
+    if checksum is None:
+        return MonthManifest(dump, checksum_sha256=None)
+    body = source.fetch_bytes(checksum)
+    sums = parse_checksum(body.decode("utf-8"), source_name=checksum.name)
     for kind in ENTITIES:
-        f = dump.files.get(kind)
-        if f is None:
-            continue
-        if dump.checksum_file is not None and f.name not in sums:
-            raise NonRetryableError(
-                f"{dump.checksum_file.name} lists no sha256 for {f.name} (month {month})"
-            )
-        files[kind] = ManifestFile(name=f.name, key=f.key, size=f.size, sha256=sums.get(f.name))
-    manifest = MonthManifest(
-        month=month,
-        dump_date=dump.date,
-        verified=dump.checksum_file is not None,
-        checksum_name=dump.checksum_file.name if dump.checksum_file else None,
-        checksum_sha256=checksum_sha,
-        files=files,
-    )
-    manifest.write(month_dir)
-    context.log.info(f"month={month} dump={dump.date} files={sorted(files)} "
-                     f"verified={manifest.verified} requests={requests}")
-    return manifest, requests
+        listed = dump.files.get(kind)
+        if listed is not None and listed.name not in sums:
+            raise ChecksumError(f"{checksum.name} lists no sha256 for {listed.name} ({month})")
+    return MonthManifest(dump, hashlib.sha256(body).hexdigest(), sums)
 
 
 def _raw_asset(entity: str) -> dg.AssetsDefinition:
@@ -160,20 +132,21 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
                 raise NonRetryableError(
                     f"no dump resolved for {month}: materialize discogs_checksum first"
                 )
-            listed = manifest.files.get(entity)
+            listed = manifest.data_file(entity)
             if listed is None:
                 raise NonRetryableError(
                     f"dump {manifest.dump_date} for {month} has no {entity} file published yet"
                 )
-            result = dump_source.client(log=context.log).download(
-                DumpFile(name=listed.name, size=listed.size, key=listed.key),
-                month_dir,
-                expected_sha256=listed.sha256,
-                progress=_progress_logger(context, listed.name),
-            )
-            if all((month_dir / f.name).exists() for f in manifest.files.values()) and len(
-                manifest.files
-            ) == len(ENTITIES):
+            with dump_source.get_source(log=context.log) as source:
+                result = source.download(
+                    listed,
+                    month_dir,
+                    expected_sha256=manifest.sha256.get(listed.name),
+                    progress=_progress_logger(context, listed.name),
+                )
+            downloaded = [(month_dir / f.name).exists() for k, f in manifest.dump.files.items()
+                          if k in ENTITIES]
+            if not manifest.dump.missing_kinds and all(downloaded):
                 processing.transition(month, ProcessingStatus.READY_FOR_PROCESSING,
                                       run_id=context.run_id)
         return dg.MaterializeResult(
@@ -186,7 +159,7 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
                 "mb_per_s": round(result.mb_per_s, 2),
                 "requests": result.requests,
                 "skipped_already_verified": result.skipped,
-                "verified": listed.sha256 is not None,
+                "verified": result.verified,
             }
         )
 

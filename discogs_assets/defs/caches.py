@@ -1,18 +1,22 @@
 """Identity caches: warm per-identity documents after each monthly load."""
 
-from __future__ import annotations
 
 import dagster as dg
 
 from discogs_assets.defs.partitions import OWNERS, monthly_partitions
 from discogs_assets.defs.tracking import month_step
-from discogs_assets.lib.caches import not_found_ratio, refresh_remote, warm_local
+from discogs_assets.lib.caches import (
+    NOT_FOUND_RATIO_LIMIT,
+    not_found_ratio,
+    refresh_remote,
+    sentry_span,
+    warm_local,
+)
 from resources.caches import CacheRefreshResource
 from resources.gate import IngestionGateResource
 from resources.warehouse import WarehouseResource
 
 STALE_REFERENCES_CHECK = "identity_references_current"
-MAX_NOT_FOUND_RATIO = 0.01
 
 
 @dg.asset(
@@ -45,16 +49,22 @@ def identity_caches(
         if remote_config is not None:
             counters = refresh_remote(warehouse.engine(), remote_config, counters, log=context.log)
         metadata = counters.as_metadata()
+        with sentry_span(counters):  # one span per run, every counter set at creation
+            pass
         processing.update(month, stats_patch={"identity_caches": metadata})
     ratio = not_found_ratio(counters)
     return dg.MaterializeResult(
-        metadata={**metadata, "remote_refresh": remote_config is not None},
+        metadata={
+            **metadata,
+            "documents": dg.MetadataValue.json(counters.documents),
+            "remote_refresh": remote_config is not None,
+        },
         check_results=[
             dg.AssetCheckResult(
                 check_name=STALE_REFERENCES_CHECK,
-                passed=ratio <= MAX_NOT_FOUND_RATIO,
+                passed=ratio <= NOT_FOUND_RATIO_LIMIT,
                 metadata={"not_found_ratio": round(ratio, 4),
-                          "threshold": MAX_NOT_FOUND_RATIO},
+                          "threshold": NOT_FOUND_RATIO_LIMIT},
             )
         ],
     )

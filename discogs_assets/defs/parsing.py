@@ -1,6 +1,5 @@
 """Parsing: each raw dump file becomes its set of Parquet tables (one directory per entity)."""
 
-from __future__ import annotations
 
 import time
 from collections.abc import Callable
@@ -51,7 +50,7 @@ def _parsed_asset(entity: str) -> dg.AssetsDefinition:
         month = context.partition_key
         with month_step(context, gate, warehouse, ProcessingStatus.PROCESSING) as processing:
             manifest = MonthManifest.read(raw_dir(settings.data_path, month))
-            listed = manifest.files.get(entity) if manifest else None
+            listed = manifest.data_file(entity) if manifest else None
             if listed is None:
                 raise NonRetryableError(f"no downloaded {entity} file for {month}: "
                                         f"materialize raw_{entity} first")

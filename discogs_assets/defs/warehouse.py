@@ -1,6 +1,5 @@
 """Warehouse: the schema models of dbt_like_sql/ and the monthly current-state loads."""
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 

@@ -1,42 +1,49 @@
 """The month manifest: which dump a month resolved to, written beside the raw files.
 
 ``discogs_checksum`` writes it once per month; the raw and parsed stages read it, so a rerun of
-a downloaded month needs no listing request.
+a downloaded month (and each raw step) needs no listing request.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from discogs_assets.lib.acquisition import DumpFile, MonthDump
 from discogs_assets.lib.atomic import write_bytes_atomic
 
 MANIFEST_NAME = "dump.json"
 
 
 @dataclass(frozen=True)
-class ManifestFile:
-    name: str
-    key: str
-    """Where the source serves it (a listing key such as ``data/2026/<name>``)."""
-    size: int | None
-    sha256: str | None
-
-
-@dataclass(frozen=True)
 class MonthManifest:
-    month: str
-    dump_date: str
-    verified: bool
-    checksum_name: str | None
+    dump: MonthDump
     checksum_sha256: str | None
-    files: dict[str, ManifestFile] = field(default_factory=dict)
-    """Data files by kind (labels, artists, masters, releases); absent kinds are not published."""
+    """SHA-256 of the CHECKSUM file itself (part of the new-dump sensor's run key)."""
+    sha256: dict[str, str] = field(default_factory=dict)
+    """Expected SHA-256 per data file name, from the CHECKSUM; empty for an unverified dump."""
+
+    @property
+    def month(self) -> str:
+        return self.dump.month
+
+    @property
+    def dump_date(self) -> str:
+        return self.dump.date
+
+    @property
+    def verified(self) -> bool:
+        return self.dump.verified
+
+    def data_file(self, kind: str) -> DumpFile | None:
+        return self.dump.files.get(kind)
 
     def write(self, raw_dir: Path) -> Path:
         path = raw_dir / MANIFEST_NAME
-        write_bytes_atomic(path, json.dumps(asdict(self), indent=2, sort_keys=True).encode())
+        body = {"dump": self.dump.to_dict(), "checksum_sha256": self.checksum_sha256,
+                "sha256": self.sha256}
+        write_bytes_atomic(path, json.dumps(body, indent=2, sort_keys=True).encode())
         return path
 
     @classmethod
@@ -45,5 +52,4 @@ class MonthManifest:
         if not path.exists():
             return None
         data = json.loads(path.read_text())
-        files = {kind: ManifestFile(**f) for kind, f in data.pop("files").items()}
-        return cls(files=files, **data)
+        return cls(MonthDump.from_dict(data["dump"]), data["checksum_sha256"], data["sha256"])

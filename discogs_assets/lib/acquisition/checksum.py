@@ -1,0 +1,49 @@
+"""The dump's CHECKSUM file: ``<sha256><one or two spaces><file name>`` per line, any order."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from discogs_assets.lib.acquisition.names import InvalidDumpName, parse_dump_name
+from discogs_assets.lib.errors import NonRetryableError
+
+_LINE_RE = re.compile(r"([0-9a-fA-F]{64})(?: {1,2})(\S+)", re.ASCII)
+
+
+class ChecksumError(NonRetryableError):
+    """A CHECKSUM file is malformed, or a file does not match it."""
+
+
+def parse_checksum(text: str, *, source_name: str = "CHECKSUM") -> dict[str, str]:
+    """Return ``{file name: lower-case sha256}``; reject any malformed line, naming it."""
+    sums: dict[str, str] = {}
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.rstrip("\r")
+        if not line.strip():
+            continue
+        m = _LINE_RE.fullmatch(line)
+        if not m:
+            raise ChecksumError(
+                f"{source_name} line {lineno}: expected '<64 hex sha256> <file name>' "
+                f"separated by one or two spaces, got {line[:160]!r}"
+            )
+        digest, name = m.group(1).lower(), m.group(2)
+        try:
+            parse_dump_name(name)
+        except InvalidDumpName as exc:
+            raise ChecksumError(f"{source_name} line {lineno}: {exc}") from None
+        if sums.get(name, digest) != digest:
+            raise ChecksumError(
+                f"{source_name} line {lineno}: {name} listed twice with different sums"
+            )
+        sums[name] = digest
+    if not sums:
+        raise ChecksumError(f"{source_name}: no checksum lines (file is empty)")
+    return sums
+
+
+def sha256_file(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()

@@ -1,0 +1,63 @@
+"""Alert delivery: a structured log line always, Sentry too when ``SENTRY_DSN`` is set.
+
+A dedicated Sentry client (not the global ``sentry_sdk.init``) so alerts never pick up unrelated
+process state, and the DSN is read from the environment only: never logged, never in metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import cache
+
+import sentry_sdk
+
+from discogs_assets.lib.orchestration.alerts import Alert
+
+SENTRY_DSN_ENV = "SENTRY_DSN"
+SENTRY_ENVIRONMENT_ENV = "SENTRY_ENVIRONMENT"
+FLUSH_TIMEOUT_S = 5.0
+_log = logging.getLogger("discogs.alerts")
+
+
+@cache
+def _client(dsn: str, environment: str | None) -> sentry_sdk.Client:
+    # No default integrations: they would hook logging/threads of the whole Dagster process.
+    return sentry_sdk.Client(dsn=dsn, environment=environment, default_integrations=False,
+                             send_default_pii=False)
+
+
+def sentry_enabled() -> bool:
+    return bool(os.environ.get(SENTRY_DSN_ENV, "").strip())
+
+
+def send_alert(alert: Alert, log: logging.Logger | None = None) -> str | None:
+    """Log ``alert`` as one JSON line; send it to Sentry when configured.
+
+    Returns the Sentry event id (None without Sentry). Delivery problems are logged, never
+    raised: an alert must not break the sensor that raises it.
+    """
+    logger = log or _log
+    line = alert.log_line()
+    if alert.level == "error":
+        logger.error(line)
+    elif alert.level == "warning":
+        logger.warning(line)
+    else:
+        logger.info(line)
+    dsn = os.environ.get(SENTRY_DSN_ENV, "").strip()
+    if not dsn:
+        return None
+    try:
+        client = _client(dsn, os.environ.get(SENTRY_ENVIRONMENT_ENV) or None)
+        scope = sentry_sdk.Scope()
+        scope.set_client(client)
+        for key, value in alert.tags().items():
+            scope.set_tag(key, value)
+        scope.set_context("discogs", {"kind": alert.kind, **alert.extra})
+        event_id = scope.capture_message(alert.message, level=alert.level)
+        client.flush(timeout=FLUSH_TIMEOUT_S)
+        return event_id
+    except Exception as exc:  # never let alerting take the sensor down; the log line is out
+        logger.warning(f"Sentry delivery failed ({type(exc).__name__}); the alert was logged")
+        return None

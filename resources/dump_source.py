@@ -1,0 +1,65 @@
+"""The dump source as a Dagster resource: configuration in, a library ``DumpSource`` out."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import dagster as dg
+
+from discogs_assets.lib.acquisition import DEFAULT_USER_AGENT, PRODUCTION_URL, DumpSource
+
+DUMPS_URL_ENV = "DISCOGS_DUMPS_URL"
+
+
+class DumpSourceResource(dg.ConfigurableResource):
+    """Where the monthly dumps come from and how politely they are fetched.
+
+    ``url`` empty means: ``$DISCOGS_DUMPS_URL``, else the production host. ``file://`` is a
+    mirror directory; ``http(s)://`` speaks the production protocol, or S3 listings
+    (detected, or forced with ``listing_format="s3"``).
+    """
+
+    url: str = ""
+    listing_format: str = "auto"  # auto | html | s3
+    user_agent: str = DEFAULT_USER_AGENT
+    max_attempts: int = 5  # per request, with exponential backoff and jitter
+    max_requests: int = 60  # request budget of one step
+    max_retry_after_seconds: float = 600.0  # longer Retry-After: fail, let the retry sensor wait
+    connect_timeout_seconds: float = 30.0
+    stall_timeout_seconds: float = 120.0  # no byte for this long: the stream is stalled
+    backoff_base_seconds: float = 2.0
+    progress_interval_seconds: float = 10.0
+    accept_unverified: bool = False  # accept a dump without CHECKSUM (size check only)
+
+    def resolved_url(self) -> str:
+        return self.url or os.environ.get(DUMPS_URL_ENV) or PRODUCTION_URL
+
+    def get_source(self, log: logging.Logger | None = None) -> DumpSource:
+        """A fresh DumpSource (close it, or use it as a context manager)."""
+        return DumpSource.from_url(
+            self.resolved_url(),
+            listing_format=self.listing_format,
+            user_agent=self.user_agent,
+            max_attempts=self.max_attempts,
+            max_retry_after=self.max_retry_after_seconds,
+            connect_timeout=self.connect_timeout_seconds,
+            stall_timeout=self.stall_timeout_seconds,
+            max_requests=self.max_requests,
+            base_delay=self.backoff_base_seconds,
+            progress_interval=self.progress_interval_seconds,
+            log=log,
+        )
+
+
+def download_retry_policy(max_retries: int = 4, delay_seconds: float = 60.0) -> dg.RetryPolicy:
+    """Step-level retries for short waits, on top of the in-step retries of each request.
+
+    Long waits (a Retry-After above the ceiling) fail the run instead, for the retry sensor.
+    """
+    return dg.RetryPolicy(
+        max_retries=max_retries,
+        delay=delay_seconds,
+        backoff=dg.Backoff.EXPONENTIAL,
+        jitter=dg.Jitter.PLUS_MINUS,
+    )

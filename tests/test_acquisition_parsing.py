@@ -1,0 +1,347 @@
+"""Pure parts of acquisition: names, CHECKSUM, listings, month selection, retry maths."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from discogs_assets.lib.acquisition import (
+    ChecksumError,
+    DumpFile,
+    DumpIncomplete,
+    DumpNotPublished,
+    InvalidDumpName,
+    ListingError,
+    MonthDump,
+    RateLimited,
+    TransientDownloadError,
+    parse_checksum,
+    parse_dump_name,
+    sha256_file,
+)
+from discogs_assets.lib.acquisition.listing import (
+    parse_html_listing,
+    parse_human_size,
+    parse_s3_listing,
+)
+from discogs_assets.lib.acquisition.names import parse_key
+from discogs_assets.lib.acquisition.retry import (
+    RetryConfig,
+    backoff_delay,
+    parse_retry_after,
+    retry_call,
+)
+from discogs_assets.lib.acquisition.selection import select_month
+from discogs_assets.lib.errors import NonRetryableError, RetryableError
+
+SHA_A = "a" * 64
+SHA_B = "0123456789abcdef" * 4
+
+
+# -- names --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "name",
+    [
+        "discogs_20260115_releases.xml.gz",
+        "discogs_20080309_CHECKSUM.txt",
+        "discogs_20191010_labels.xml.gz",
+    ],
+)
+def test_valid_dump_names(name: str) -> None:
+    parsed = parse_dump_name(name)
+    assert parsed.name == name and len(parsed.date) == 8
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../discogs_20260115_releases.xml.gz",
+        "discogs_20260115_releases.xml.gz/..",
+        "data/2026/discogs_20260115_releases.xml.gz",
+        "discogs_20260115_releases.xml.gz\n",
+        "discogs_20260115_tracks.xml.gz",
+        "discogs_20260115_checksum.txt",
+        "discogs_20261315_labels.xml.gz",  # month 13
+        "discogs_20260230_labels.xml.gz",  # 30 February
+        "discogs_２0260115_labels.xml.gz",  # non-ASCII digit
+        "discogs_20260115_labels.xml",
+        "",
+    ],
+)
+def test_invalid_dump_names_are_refused(name: str) -> None:
+    with pytest.raises(InvalidDumpName):
+        parse_dump_name(name)
+    assert issubclass(InvalidDumpName, NonRetryableError)
+
+
+def test_keys_must_sit_in_their_year_folder() -> None:
+    assert parse_key("data/2026/discogs_20260115_labels.xml.gz").kind == "labels"
+    for bad in (
+        "data/2025/discogs_20260115_labels.xml.gz",
+        "data/2026/../x",
+        "/data/2026/discogs_20260115_labels.xml.gz",
+    ):
+        with pytest.raises(InvalidDumpName):
+            parse_key(bad)
+
+
+# -- CHECKSUM -----------------------------------------------------------------------------------
+def test_checksum_one_and_two_spaces_any_order() -> None:
+    text = (
+        f"{SHA_B.upper()} discogs_20260101_releases.xml.gz\r\n"
+        f"{SHA_A}  discogs_20260101_artists.xml.gz\n\n"
+    )
+    sums = parse_checksum(text, source_name="discogs_20260101_CHECKSUM.txt")
+    assert sums == {
+        "discogs_20260101_releases.xml.gz": SHA_B,  # lower-cased
+        "discogs_20260101_artists.xml.gz": SHA_A,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (f"{SHA_A}   discogs_20260101_labels.xml.gz", "line 1"),  # three spaces
+        (f"{SHA_A}\tdiscogs_20260101_labels.xml.gz", "line 1"),
+        (f"{SHA_A[:-1]}  discogs_20260101_labels.xml.gz", "line 1"),  # 63 hex digits
+        (f"{SHA_A}  discogs_20260101_labels.xml.gz\nnot a line", "line 2"),
+        (f"{SHA_A}  ../../etc/passwd", "not a Discogs dump file name"),
+        (f"{SHA_A}  discogs_20260101_labels.xml.gz extra", "line 1"),
+        (
+            f"{SHA_A}  discogs_20260101_labels.xml.gz\n{SHA_B}  discogs_20260101_labels.xml.gz",
+            "listed twice",
+        ),
+        ("", "no checksum lines"),
+    ],
+)
+def test_malformed_checksum_is_rejected_with_the_line(text: str, fragment: str) -> None:
+    with pytest.raises(ChecksumError) as err:
+        parse_checksum(text, source_name="discogs_20260101_CHECKSUM.txt")
+    assert "discogs_20260101_CHECKSUM.txt" in str(err.value)
+    assert fragment in str(err.value)
+
+
+def test_sha256_file(tmp_path: Path) -> None:
+    path = tmp_path / "x"
+    path.write_bytes(b"abc")
+    assert sha256_file(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+# -- listings -----------------------------------------------------------------------------------
+def test_real_html_listing(sample_dumps: Path) -> None:
+    html = (sample_dumps / "dsub-io_open-discogs-batch" / "DiscogsData2026.html").read_text()
+    listing = parse_html_listing(html)
+    by_kind = {f.kind: f for f in listing.files}
+    assert sorted(by_kind) == ["CHECKSUM", "artists", "labels", "masters", "releases"]
+    assert {f.date for f in listing.files} == {"20260701"}
+    checksum = by_kind["CHECKSUM"]
+    assert (checksum.size, checksum.size_exact) == (388, True)
+    releases = by_kind["releases"]
+    assert not releases.size_exact
+    assert releases.size_matches(10_400_000_000) and releases.size_matches(int(10.4 * 2**30))
+    assert not releases.size_matches(10_300_000_000)
+    assert releases.key == "data/2026/discogs_20260701_releases.xml.gz"
+    assert checksum.last_modified == datetime(2026, 7, 1, 19, 17, 9, tzinfo=UTC)
+    assert checksum.last_modified > releases.last_modified  # CHECKSUM written last
+
+
+def test_html_listing_refuses_unknown_lines_and_ignores_foreign_names() -> None:
+    head = "<pre>\n"
+    good = (
+        "2026-07-01 19:17:09             388 B          "
+        '<a href="?download=data%2F2026%2Fdiscogs_20260701_CHECKSUM.txt">'
+        "discogs_20260701_CHECKSUM.txt</a>\n"
+    )
+    foreign = (
+        "2026-07-01 19:17:09             1 B            "
+        '<a href="?download=data%2F2026%2F..%2Fevil.sh">evil.sh</a>\n'
+    )
+    listing = parse_html_listing(head + good + foreign + "</pre>")
+    assert [f.name for f in listing.files] == ["discogs_20260701_CHECKSUM.txt"]
+    assert listing.ignored == ["data/2026/../evil.sh"]
+    with pytest.raises(ListingError, match="line 2"):
+        parse_html_listing(head + good.replace("388 B", "lots"))
+    with pytest.raises(ListingError, match="not a dump listing"):
+        parse_html_listing("<html>maintenance</html>")
+
+
+def test_human_sizes() -> None:
+    assert parse_human_size("388 B") == (388, 388, True)
+    low, high, exact = parse_human_size("85.4 MB")
+    assert not exact and low <= 85_400_000 and high >= int(85.4 * 2**20)
+    with pytest.raises(ValueError):
+        parse_human_size("12 parsecs")
+
+
+@pytest.fixture(scope="module")
+def s3_files(sample_dumps: Path) -> list:
+    data = (sample_dumps / "dsub-io_go-open-discogs-batch" / "data.xml").read_bytes()
+    listing = parse_s3_listing(data)
+    assert listing.next_marker is None and listing.ignored == []
+    return listing.files
+
+
+def test_real_s3_listing(s3_files: list) -> None:
+    assert len(s3_files) == 777
+    assert all(f.size_exact for f in s3_files)
+    last = max(s3_files, key=lambda f: f.key)
+    assert last.name == "discogs_20221101_releases.xml.gz" and last.size == 11_475_199_009
+
+
+def test_s3_listing_is_parsed_without_entities_or_dtd() -> None:
+    evil = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        b"<ListBucketResult><IsTruncated>true</IsTruncated><Contents>"
+        b"<Key>data/2026/discogs_20260101_labels.xml.gz</Key><Size>1</Size>"
+        b"<LastModified>&e;</LastModified></Contents></ListBucketResult>"
+    )
+    (entry,) = parse_s3_listing(evil).files
+    assert entry.last_modified is None  # the external entity was not expanded
+    with pytest.raises(ListingError, match="ListBucketResult"):
+        parse_s3_listing(b"<Error><Code>AccessDenied</Code></Error>")
+    with pytest.raises(ListingError, match="well-formed"):
+        parse_s3_listing(b"<ListBucketResult>")
+
+
+# -- month selection on the real S3 listing (every irregular month) -------------------------
+# month -> (chosen date, missing kinds) or the error class
+EXPECTED: dict[str, tuple[str, tuple[str, ...]] | type[Exception]] = {
+    "2008-03": ("20080309", ("masters",)),  # first dump, dated the 9th, no masters yet
+    "2011-02": ("20110211", ("labels", "artists", "masters")),  # two dumps, both with CHECKSUM
+    "2011-11": ("20111110", ()),  # first dump with masters
+    "2013-01": ("20130103", ("labels", "artists", "masters")),
+    "2013-10": ("20131002", ()),  # 20131001 is an (empty) CHECKSUM only
+    "2017-12": ("20171212", ()),  # two complete dumps: the latest wins
+    "2019-10": ("20191010", ("masters", "releases")),  # 20191003 has no CHECKSUM
+    "2020-06": ("20200601", ("labels", "artists")),
+    "2020-08": ("20200806", ()),
+    "2021-07": DumpIncomplete,  # releases only, never got a CHECKSUM
+    "2022-07": DumpNotPublished,  # no dump at all
+    "2022-08": ("20220801", ()),
+    "2022-12": DumpNotPublished,  # after the listing's end
+    "2008-02": DumpNotPublished,  # before the first dump
+}
+
+
+@pytest.mark.parametrize("month", sorted(EXPECTED))
+def test_month_selection_on_real_listing(s3_files: list, month: str) -> None:
+    expected = EXPECTED[month]
+    if isinstance(expected, type):
+        with pytest.raises(expected) as err:
+            select_month(s3_files, month)
+        assert month in str(err.value)
+        return
+    dump = select_month(s3_files, month)
+    assert (dump.date, dump.missing_kinds) == expected
+    assert dump.verified and dump.checksum_file is not None
+    assert all(f.date == dump.date for f in dump.files.values())
+
+
+def test_incomplete_and_missing_messages(s3_files: list) -> None:
+    with pytest.raises(DumpNotPublished, match=r"^no dump published for 2022-07$"):
+        select_month(s3_files, "2022-07")
+    with pytest.raises(
+        DumpIncomplete, match=r"^dump for 2021-07 is incomplete: CHECKSUM not yet published"
+    ):
+        select_month(s3_files, "2021-07")
+    only_checksum = [f for f in s3_files if f.date == "20131001"]
+    with pytest.raises(DumpIncomplete, match="CHECKSUM published but no data files"):
+        select_month(only_checksum, "2013-10")
+
+
+def test_accept_unverified_takes_the_latest_dump_without_checksum(s3_files: list) -> None:
+    dump = select_month(s3_files, "2021-07", accept_unverified=True)
+    assert (dump.date, dump.verified, dump.checksum_file) == ("20210701", False, None)
+    assert dump.missing_kinds == ("labels", "artists", "masters")
+    # a complete dump still wins over a newer one without a CHECKSUM
+    assert select_month(s3_files, "2019-10", accept_unverified=True).date == "20191010"
+
+
+def test_every_listed_month_resolves_cleanly(s3_files: list) -> None:
+    """2008-03 … 2022-11: every month is a dump, not published, or incomplete; never a crash."""
+    outcomes: dict[str, str] = {}
+    for year in range(2008, 2023):
+        for mon in range(1, 13):
+            month = f"{year}-{mon:02d}"
+            try:
+                outcomes[month] = select_month(s3_files, month).date
+            except (DumpNotPublished, DumpIncomplete) as exc:
+                outcomes[month] = type(exc).__name__
+    dumps = [m for m, o in outcomes.items() if re.fullmatch(r"\d{8}", o)]
+    assert len(dumps) == 160  # 161 months with files, one (2021-07) incomplete
+    assert [m for m, o in outcomes.items() if o == "DumpIncomplete"] == ["2021-07"]
+
+
+def test_month_dump_round_trips_through_a_dict(s3_files: list) -> None:
+    dump = select_month(s3_files, "2019-10")
+    again = MonthDump.from_dict(dump.to_dict())
+    assert again == dump
+    tampered = dump.to_dict()
+    tampered["files"]["labels"]["name"] = "../../x"
+    with pytest.raises(InvalidDumpName, match="does not match its key"):
+        MonthDump.from_dict(tampered)
+    swapped = dump.to_dict()
+    swapped["files"]["artists"] = swapped["files"]["labels"]
+    with pytest.raises(ValueError, match="inconsistent"):
+        MonthDump.from_dict(swapped)
+
+
+def test_dump_file_from_name_size_and_key() -> None:
+    """What a later step rebuilds from stored metadata."""
+    f = DumpFile(
+        "discogs_20260115_labels.xml.gz", 85_400_000, "data/2026/discogs_20260115_labels.xml.gz"
+    )
+    assert (f.date, f.kind, f.size_exact) == ("20260115", "labels", True)
+    with pytest.raises(InvalidDumpName):
+        DumpFile("discogs_20260115_labels.xml.gz", 1, "data/2026/../../etc/passwd")
+
+
+# -- retries ------------------------------------------------------------------------------------
+def test_parse_retry_after() -> None:
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("120", now) == 120.0
+    assert parse_retry_after("Thu, 01 Jan 2026 13:00:00 GMT", now) == 3600.0
+    assert parse_retry_after("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0.0
+    assert parse_retry_after("soon", now) is None
+    assert parse_retry_after(None, now) is None
+
+
+def test_backoff_grows_exponentially_with_jitter() -> None:
+    config = RetryConfig(base_delay=1.0, max_delay=10.0, jitter=0.5)
+    assert [backoff_delay(n, config, lambda: 0.0) for n in (1, 2, 3, 4, 5)] == [1, 2, 4, 8, 10]
+    assert backoff_delay(3, config, lambda: 1.0) == 2.0  # at most half taken off
+
+
+def test_retry_call_bounds_attempts_and_honours_retry_after() -> None:
+    waits: list[float] = []
+    calls = iter(
+        [TransientDownloadError("reset"), TransientDownloadError("busy", retry_after=7), "ok"]
+    )
+
+    def flaky() -> str:
+        item = next(calls)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    config = RetryConfig(max_attempts=3, base_delay=0.5, jitter=0.0)
+    assert retry_call(flaky, config, what="x", sleep=waits.append) == "ok"
+    assert waits == [0.5, 7]
+
+    def always() -> str:
+        raise TransientDownloadError("reset by peer")
+
+    with pytest.raises(TransientDownloadError, match="giving up after 3 attempts") as err:
+        retry_call(always, config, what="x", sleep=waits.append)
+    assert isinstance(err.value, RetryableError)
+
+    def limited() -> str:
+        raise TransientDownloadError("429", retry_after=3600)
+
+    waits.clear()
+    with pytest.raises(RateLimited, match="wait 3600 s") as limit:
+        retry_call(limited, RetryConfig(max_retry_after=600), what="x", sleep=waits.append)
+    assert limit.value.retry_after == 3600 and waits == []
