@@ -16,7 +16,7 @@ def run_demo(months: Sequence[str], scale: int, print_fn: Callable[[str], None] 
     # Imported here so `discogs-pipeline sample-mirror` stays light.
     import dagster as dg
 
-    from discogs_assets.defs.jobs import MONTHLY_JOB_NAME
+    from discogs_assets.defs.jobs import MONTHLY_JOB_NAME, SCHEMA_JOB_NAME
     from discogs_assets.lib.caches import import_identities
     from discogs_assets.lib.sample_mirror import build_sample_mirror
 
@@ -42,6 +42,9 @@ def run_demo(months: Sequence[str], scale: int, print_fn: Callable[[str], None] 
     print_fn(f"identities imported: {report}")
     job = defs.resolve_job_def(MONTHLY_JOB_NAME)
     with dg.DagsterInstance.get() as instance:
+        schema = defs.resolve_job_def(SCHEMA_JOB_NAME).execute_in_process(instance=instance)
+        print_fn(f"warehouse schema: {len(schema.get_asset_materialization_events())} models "
+                 "applied")
         for month in summary.months:
             result = job.execute_in_process(partition_key=month, instance=instance,
                                             raise_on_error=False)

@@ -23,12 +23,7 @@ _log = logging.getLogger("discogs.alerts")
 @cache
 def _client(dsn: str, environment: str | None) -> sentry_sdk.Client:
     # No default integrations: they would hook logging/threads of the whole Dagster process.
-    return sentry_sdk.Client(dsn=dsn, environment=environment, default_integrations=False,
-                             send_default_pii=False)
-
-
-def sentry_enabled() -> bool:
-    return bool(os.environ.get(SENTRY_DSN_ENV, "").strip())
+    return sentry_sdk.Client(dsn=dsn, environment=environment, default_integrations=False)
 
 
 def send_alert(alert: Alert, log: logging.Logger | None = None) -> str | None:
@@ -50,12 +45,13 @@ def send_alert(alert: Alert, log: logging.Logger | None = None) -> str | None:
         return None
     try:
         client = _client(dsn, os.environ.get(SENTRY_ENVIRONMENT_ENV) or None)
-        scope = sentry_sdk.Scope()
-        scope.set_client(client)
-        for key, value in alert.tags().items():
-            scope.set_tag(key, value)
-        scope.set_context("discogs", {"kind": alert.kind, **alert.extra})
-        event_id = scope.capture_message(alert.message, level=alert.level)
+        # A forked scope made current only here: tags and client never leak to other code.
+        with sentry_sdk.new_scope() as scope:
+            scope.set_client(client)
+            for key, value in alert.tags().items():
+                scope.set_tag(key, value)
+            scope.set_context("discogs", {"kind": alert.kind, **alert.extra})
+            event_id = scope.capture_message(alert.message, level=alert.level)
         client.flush(timeout=FLUSH_TIMEOUT_S)
         return event_id
     except Exception as exc:  # never let alerting take the sensor down; the log line is out

@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from schedules.daily import daily_current_month
+
 
 def all_schedules() -> list[dg.ScheduleDefinition]:
-    return []
+    return [daily_current_month]

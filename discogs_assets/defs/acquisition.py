@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from discogs_assets.defs.partitions import OWNERS, monthly_partitions
+from discogs_assets.defs.partitions import MONTHLY_BACKFILL, OWNERS, monthly_partitions
 from discogs_assets.defs.tracking import month_step
 from discogs_assets.lib.acquisition import ChecksumError, DumpSource, parse_checksum
 from discogs_assets.lib.errors import NonRetryableError
@@ -38,6 +38,7 @@ class ChecksumConfig(dg.Config):
 
 @dg.asset(
     partitions_def=monthly_partitions,
+    backfill_policy=MONTHLY_BACKFILL,
     group_name="acquisition",
     kinds={"python", "file"},
     owners=OWNERS,
@@ -109,6 +110,7 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
         name=f"raw_{entity}",
         deps=[discogs_checksum],
         partitions_def=monthly_partitions,
+        backfill_policy=MONTHLY_BACKFILL,
         group_name="acquisition",
         kinds={"python", "file"},
         owners=OWNERS,
@@ -148,7 +150,7 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
                           if k in ENTITIES]
             if not manifest.dump.missing_kinds and all(downloaded):
                 processing.transition(month, ProcessingStatus.READY_FOR_PROCESSING,
-                                      run_id=context.run_id)
+                                      run_id=context.run.run_id)
         return dg.MaterializeResult(
             metadata={
                 "file": result.path.name,

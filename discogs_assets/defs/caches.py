@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from discogs_assets.defs.partitions import OWNERS, monthly_partitions
+from discogs_assets.defs.partitions import MONTHLY_BACKFILL, OWNERS, monthly_partitions
 from discogs_assets.defs.tracking import month_step
 from discogs_assets.lib.caches import (
     NOT_FOUND_RATIO_LIMIT,
@@ -22,6 +22,7 @@ STALE_REFERENCES_CHECK = "identity_references_current"
 @dg.asset(
     deps=["warehouse_releases", "warehouse_artists", "warehouse_masters"],
     partitions_def=monthly_partitions,
+    backfill_policy=MONTHLY_BACKFILL,
     group_name="caches",
     kinds={"python", "sql"},
     owners=OWNERS,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from discogs_assets.defs.partitions import OWNERS, monthly_partitions
+from discogs_assets.defs.partitions import MONTHLY_BACKFILL, OWNERS, monthly_partitions
 from discogs_assets.defs.tracking import month_step
 from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.layout import parsed_dir, raw_dir
@@ -33,6 +33,7 @@ def _parsed_asset(entity: str) -> dg.AssetsDefinition:
         name=f"parsed_{entity}",
         deps=[f"raw_{entity}"],
         partitions_def=monthly_partitions,
+        backfill_policy=MONTHLY_BACKFILL,
         group_name="parsing",
         kinds={"python", "parquet"},
         owners=OWNERS,

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from discogs_assets.defs.partitions import OWNERS, monthly_partitions
+from discogs_assets.defs.partitions import MONTHLY_BACKFILL, OWNERS, monthly_partitions
 from discogs_assets.defs.tracking import month_step
 from discogs_assets.lib.layout import parsed_dir
 from discogs_assets.lib.tables import ENTITIES, ENTITY_ROOT_TABLE
@@ -63,6 +63,7 @@ def _warehouse_asset(entity: str, previous: str | None) -> dg.AssetsDefinition:
         name=f"warehouse_{entity}",
         deps=deps,
         partitions_def=monthly_partitions,
+        backfill_policy=MONTHLY_BACKFILL,
         group_name="warehouse",
         kinds={"sql", "python"},
         owners=OWNERS,
@@ -106,7 +107,7 @@ def _warehouse_asset(entity: str, previous: str | None) -> dg.AssetsDefinition:
                 )
             row = processing.get(month) or {}
             if all(f"warehouse_{e}" in (row.get("stats") or {}) for e in ENTITIES):
-                processing.transition(month, ProcessingStatus.COMPLETED, run_id=context.run_id)
+                processing.transition(month, ProcessingStatus.COMPLETED, run_id=context.run.run_id)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": result.added + result.changed + result.unchanged,

@@ -1,0 +1,1 @@
+"""Dagster-free rules of the orchestration layer (sensors, schedules, checks, alerts, retention)."""

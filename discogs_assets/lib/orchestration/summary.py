@@ -1,0 +1,74 @@
+"""The daily summary and the parser-version report, from processing-table rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+PENDING_STATUSES = ("not_started", "downloading", "ready_for_processing", "processing")
+DEFAULT_STALE_HOURS = 24.0
+
+
+@dataclass(frozen=True)
+class DailySummary:
+    failed: list[str]
+    pending: list[str]
+    stale: list[str]  # pending months not updated for longer than the stale window
+    older_parser: list[str]
+    completed: int
+
+    def text(self) -> str:
+        def show(months: list[str]) -> str:
+            return ", ".join(months) if months else "none"
+
+        return (f"completed months: {self.completed}; failed: {show(self.failed)}; "
+                f"pending: {show(self.pending)}; stale: {show(self.stale)}; "
+                f"parsed by an older parser: {show(self.older_parser)}")
+
+
+def version_key(version: str) -> tuple[int | str, ...]:
+    """Order "2", "10", "1.3.0" numerically, part by part (text parts compare as text)."""
+    return tuple(int(p) if p.isdigit() else p for p in version.replace("-", ".").split("."))
+
+
+def months_parsed_by_older(rows: Iterable[Mapping[str, Any]], current: str) -> list[str]:
+    """Months whose recorded parser version is older than ``current`` (unknown ones skipped)."""
+    wanted = version_key(current)
+    out = []
+    for row in rows:
+        version = row.get("parser_version")
+        if version and _older(version_key(str(version)), wanted):
+            out.append(str(row["month"]))
+    return sorted(out)
+
+
+def _older(a: tuple[int | str, ...], b: tuple[int | str, ...]) -> bool:
+    try:
+        return a < b
+    except TypeError:  # mixed int/str parts: fall back to comparing text
+        return tuple(map(str, a)) < tuple(map(str, b))
+
+
+def summarize(
+    rows: Iterable[Mapping[str, Any]],
+    now: datetime,
+    *,
+    parser_version: str,
+    stale_after: timedelta = timedelta(hours=DEFAULT_STALE_HOURS),
+) -> DailySummary:
+    rows = list(rows)
+    failed = sorted(str(r["month"]) for r in rows if str(r["status"]) == "failed")
+    pending_rows = [r for r in rows if str(r["status"]) in PENDING_STATUSES]
+    stale = sorted(
+        str(r["month"]) for r in pending_rows
+        if r.get("updated_at") is not None and now - r["updated_at"] > stale_after
+    )
+    return DailySummary(
+        failed=failed,
+        pending=sorted(str(r["month"]) for r in pending_rows),
+        stale=stale,
+        older_parser=months_parsed_by_older(rows, parser_version),
+        completed=sum(1 for r in rows if str(r["status"]) == "completed"),
+    )

@@ -1,0 +1,97 @@
+"""Shared helpers of the orchestration tests: resources, runs in the instance, a Sentry stand-in."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster._core.remote_origin import (
+    InProcessCodeLocationOrigin,
+    RemoteJobOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from pytest_httpserver import HTTPServer
+
+from discogs_assets.lib.gate import set_gate
+from resources.dump_source import DumpSourceResource
+from resources.gate import IngestionGateResource
+from resources.settings import PipelineSettings
+from resources.warehouse import WarehouseResource
+
+SENTRY_PROJECT = "42"
+
+
+@dataclass
+class Env:
+    warehouse: WarehouseResource
+    gate: IngestionGateResource
+    settings: PipelineSettings
+
+    def flip(self, enabled: bool) -> None:
+        """What an operator does: flip the gate in the warehouse's feature_flags table."""
+        set_gate(self.warehouse.engine(), enabled, note="test")
+
+    def resources(self, **extra: Any) -> dict[str, Any]:
+        return {"warehouse": self.warehouse, "gate": self.gate, "settings": self.settings,
+                **extra}
+
+
+def make_env(tmp_path: Path, warehouse_url: str | None = None, *, gate: bool = True) -> Env:
+    data_dir = tmp_path / "data"
+    warehouse = WarehouseResource(url=warehouse_url or f"sqlite:///{tmp_path / 'wh.sqlite'}",
+                                  data_dir=str(data_dir))
+    return Env(warehouse, IngestionGateResource(enabled_by_env=gate, warehouse=warehouse),
+               PipelineSettings(data_dir=str(data_dir)))
+
+
+def dump_source(url: str) -> DumpSourceResource:
+    # No in-step waits in tests: a long Retry-After must fail fast (it does by default).
+    return DumpSourceResource(url=url, max_attempts=1)
+
+
+def add_run(instance: dg.DagsterInstance, month: str, status: dg.DagsterRunStatus,
+            job_name: str = "discogs_monthly") -> dg.DagsterRun:
+    """A run record as the daemon would have created it (queued or started)."""
+    # A queued run must say where its code lives (the queue launches it from there).
+    origin = RemoteJobOrigin(RemoteRepositoryOrigin(InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="discogs_assets.definitions")), "__repository__"),
+        job_name)
+    return instance.add_run(dg.DagsterRun(
+        job_name=job_name, run_id=str(uuid.uuid4()), status=status,
+        tags={"dagster/partition": month}, remote_job_origin=origin))
+
+
+class SentryStandIn:
+    """A real HTTP endpoint on 127.0.0.1 receiving the Sentry SDK's envelopes."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.server = server
+        server.expect_request(f"/api/{SENTRY_PROJECT}/envelope/", method="POST") \
+            .respond_with_json({"id": uuid.uuid4().hex})
+
+    @property
+    def dsn(self) -> str:
+        return f"http://publickey@127.0.0.1:{self.server.port}/{SENTRY_PROJECT}"
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event item of every envelope received so far."""
+        out = []
+        for request, _ in self.server.log:
+            body = request.get_data()
+            encoding = request.headers.get("Content-Encoding", "")
+            if encoding == "gzip":
+                body = gzip.decompress(body)
+            elif encoding == "deflate":
+                body = zlib.decompress(body)
+            lines = body.split(b"\n")
+            for header, payload in zip(lines[1::2], lines[2::2], strict=False):
+                if json.loads(header).get("type") == "event":
+                    out.append(json.loads(payload))
+        return out

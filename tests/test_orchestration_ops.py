@@ -1,0 +1,180 @@
+"""Retention after a completed month, the daily summary with freshness, and the definitions."""
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import time_machine
+from dagster._core.events import DagsterEvent
+
+from discogs_assets.lib.parsing import PARSER_VERSION
+from sensors.ops import daily_summary
+from sensors.retention import raw_retention
+from tests.orchestration_helpers import Env, add_run, make_env
+
+NOW = datetime(2026, 3, 20, 6, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    return make_env(tmp_path)
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+def _raw_months(env: Env, months: list[str]) -> Path:
+    raw = env.settings.data_path / "raw"
+    for month in months:
+        (raw / month).mkdir(parents=True)
+        (raw / month / f"discogs_{month.replace('-', '')}01_labels.xml.gz").write_bytes(b"gz")
+    return raw
+
+
+def _after_success(env: Env, instance: dg.DagsterInstance, job_name: str = "discogs_monthly"
+                   ) -> None:
+    run = add_run(instance, "2026-03", dg.DagsterRunStatus.SUCCESS, job_name=job_name)
+    event = DagsterEvent("PIPELINE_SUCCESS", job_name=job_name)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="discogs_raw_retention", dagster_event=event, dagster_instance=instance,
+        dagster_run=run, resources={"settings": env.settings})
+    raw_retention(context)
+
+
+def test_retention_keeps_newest_two_and_months_in_use(env: Env,
+                                                      instance: dg.DagsterInstance) -> None:
+    raw = _raw_months(env, ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03"])
+    add_run(instance, "2025-12", dg.DagsterRunStatus.STARTED)  # a backfill reads 2025-12
+    _after_success(env, instance)
+    assert sorted(p.name for p in raw.iterdir()) == ["2025-12", "2026-02", "2026-03"]
+
+
+def test_retention_zero_keeps_everything(env: Env, instance: dg.DagsterInstance,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCOGS_KEEP_RAW_MONTHS", "0")
+    raw = _raw_months(env, ["2025-11", "2025-12", "2026-01"])
+    _after_success(env, instance)
+    assert len(list(raw.iterdir())) == 3
+
+
+def test_retention_ignores_other_jobs(env: Env, instance: dg.DagsterInstance) -> None:
+    raw = _raw_months(env, ["2025-11", "2025-12", "2026-01"])
+    _after_success(env, instance, job_name="warehouse_schema_job")
+    assert len(list(raw.iterdir())) == 3
+
+
+def test_retention_failure_is_logged_never_fatal(env: Env, instance: dg.DagsterInstance,
+                                                 capfd: pytest.CaptureFixture[str]) -> None:
+    raw = _raw_months(env, ["2025-12", "2026-01", "2026-02"])
+    elsewhere = env.settings.data_path / "other-disk"
+    elsewhere.mkdir()
+    (raw / "2025-11").symlink_to(elsewhere, target_is_directory=True)  # rmtree refuses links
+    _after_success(env, instance)  # does not raise
+    assert sorted(p.name for p in raw.iterdir()) == ["2025-11", "2026-01", "2026-02"]
+    assert "could not delete raw dumps of 2025-11" in capfd.readouterr().err
+
+
+def _summary_tick(env: Env, instance: dg.DagsterInstance) -> dg.SensorResult:
+    with time_machine.travel(NOW, tick=False), dg.build_sensor_context(
+        instance=instance, resources=env.resources()
+    ) as context:
+        return daily_summary(context)
+
+
+def test_daily_summary_lists_failed_pending_stale_and_older_parser(
+    env: Env, instance: dg.DagsterInstance
+) -> None:
+    table = env.warehouse.processing()
+    with time_machine.travel(NOW - timedelta(days=2), tick=False):
+        table.transition("2026-02", "downloading")  # stuck for two days: stale
+    with time_machine.travel(NOW - timedelta(hours=1), tick=False):
+        table.fail("2026-01", error="HTTP 503", retryable=True)
+        for status in ("downloading", "ready_for_processing", "processing", "completed"):
+            table.transition("2025-12", status)
+        table.update("2025-12", parser_version="0")
+    result = _summary_tick(env, instance)
+    text = result.skip_reason.skip_message
+    assert "failed: 2026-01" in text and "pending: 2026-02" in text
+    assert "stale: 2026-02" in text
+    if PARSER_VERSION != "0":
+        assert "parsed by an older parser: 2025-12" in text
+    [evaluation] = result.asset_events
+    assert evaluation.check_name == "latest_month_fresh" and evaluation.passed  # none seen yet
+
+
+@pytest.mark.parametrize(("age_days", "completed", "passed"),
+                         [(1, False, True), (4, False, False), (4, True, True)])
+def test_freshness_of_the_latest_published_month(
+    env: Env, instance: dg.DagsterInstance, capfd: pytest.CaptureFixture[str],
+    age_days: int, completed: bool, passed: bool
+) -> None:
+    table = env.warehouse.processing()
+    appeared = NOW - timedelta(days=age_days)
+    with time_machine.travel(appeared, tick=False):
+        table.update("2026-03", stats_patch={"checksum_seen": {
+            "sha256": "ab" * 32, "listed_at": appeared.isoformat(),
+            "seen_at": appeared.isoformat()}})
+        if completed:
+            for status in ("downloading", "ready_for_processing", "processing", "completed"):
+                table.transition("2026-03", status)
+    result = _summary_tick(env, instance)
+    [evaluation] = result.asset_events
+    assert evaluation.passed is passed, evaluation.description
+    assert evaluation.metadata["month"].value == "2026-03"
+    alerts = [json.loads(line[line.index("{"):]) for line in capfd.readouterr().err.splitlines()
+              if '"kind": "freshness"' in line]
+    assert bool(alerts) is not passed
+
+
+def test_definitions_carry_the_sensors_schedule_and_backfill_policy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from discogs_assets.definitions import defs
+
+    monkeypatch.setenv("DISCOGS_DATA_DIR", str(tmp_path))
+    definitions = defs()
+    dg.Definitions.validate_loadable(definitions)
+    names = {s.name for s in definitions.sensors or []}
+    assert names == {"discogs_new_dump", "discogs_retry_failed_months", "discogs_gate_watch",
+                     "discogs_run_failure_alert", "discogs_check_failure_alert",
+                     "discogs_raw_retention", "discogs_daily_summary"}
+    new_dump = next(s for s in definitions.sensors or [] if s.name == "discogs_new_dump")
+    assert new_dump.minimum_interval_seconds == 6 * 3600  # DISCOGS_NEW_DUMP_INTERVAL_SECONDS
+    assert {s.name for s in definitions.schedules or []} == {"discogs_daily_current_month"}
+    graph = definitions.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.partitions_def is not None:
+            assert node.backfill_policy == dg.BackfillPolicy.multi_run(1), key
+    for entity in ("labels", "artists", "masters", "releases"):  # backfill downloads capped
+        assert set(graph.get(dg.AssetKey(f"raw_{entity}")).pools) == {"discogs_downloads"}
+
+
+def test_cli_backfill_queues_one_run_per_month(tmp_path: Path) -> None:
+    """The README's command line backfill: one queued run per month of the range."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(
+        "run_coordinator:\n  module: dagster.core.run_coordinator\n"
+        "  class: QueuedRunCoordinator\ntelemetry:\n  enabled: false\n")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DISCOGS_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run(
+        [sys.executable, "-m", "dagster", "job", "backfill", "-w", "workspace.yaml",
+         "-j", "discogs_monthly", "--from", "2025-01", "--to", "2025-03", "--noprompt"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = [r.dagster_run for r in instance.get_run_records()]
+    assert sorted(r.tags["dagster/partition"] for r in runs) == ["2025-01", "2025-02", "2025-03"]
+    assert {r.status for r in runs} == {dg.DagsterRunStatus.QUEUED}
+    assert len({r.tags["dagster/backfill"] for r in runs}) == 1
