@@ -15,18 +15,9 @@ from discogs_assets.lib.errors import PipelineError
 
 
 def _warehouse_engine(url: str | None) -> sa.Engine:
-    from discogs_assets.instance import data_dir_from_env
-    from discogs_assets.lib.layout import default_warehouse_url
-    from discogs_assets.lib.warehouse import make_engine, run_models
+    from resources.warehouse import WarehouseResource
 
-    resolved = url or os.environ.get("DISCOGS_WAREHOUSE_URL") or default_warehouse_url(
-        data_dir_from_env()
-    )
-    if resolved.startswith("sqlite:///"):
-        Path(sa.make_url(resolved).database or ".").parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(resolved)
-    run_models(engine)
-    return engine
+    return WarehouseResource.from_environment(url).engine()
 
 
 def _cmd_sample_mirror(args: argparse.Namespace) -> int:

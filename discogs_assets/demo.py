@@ -12,6 +12,10 @@ from discogs_assets.instance import data_dir_from_env, ensure_dagster_home
 from discogs_assets.lib.tables import TABLES
 
 
+# The full event log is in the instance (and the UI); the terminal gets warnings and errors.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def run_demo(months: Sequence[str], scale: int, print_fn: Callable[[str], None] = print) -> int:
     # Imported here so `discogs-pipeline sample-mirror` stays light.
     import dagster as dg
@@ -34,20 +38,22 @@ def run_demo(months: Sequence[str], scale: int, print_fn: Callable[[str], None] 
     home = ensure_dagster_home(data_dir)
 
     from discogs_assets.definitions import defs as load_defs
+    from resources.warehouse import WarehouseResource
 
     defs = load_defs()
-    warehouse = defs.resources["warehouse"]
+    warehouse = WarehouseResource.from_environment()
     engine = warehouse.engine()
     report = import_identities(engine, mirror / "identities.csv")
     print_fn(f"identities imported: {report}")
     job = defs.resolve_job_def(MONTHLY_JOB_NAME)
     with dg.DagsterInstance.get() as instance:
-        schema = defs.resolve_job_def(SCHEMA_JOB_NAME).execute_in_process(instance=instance)
+        schema = defs.resolve_job_def(SCHEMA_JOB_NAME).execute_in_process(
+            instance=instance, run_config=QUIET_CONSOLE)
         print_fn(f"warehouse schema: {len(schema.get_asset_materialization_events())} models "
                  "applied")
         for month in summary.months:
             result = job.execute_in_process(partition_key=month, instance=instance,
-                                            raise_on_error=False)
+                                            raise_on_error=False, run_config=QUIET_CONSOLE)
             state = "succeeded" if result.success else "FAILED"
             print_fn(f"month {month}: run {result.run_id} {state}")
             if not result.success:
@@ -72,7 +78,12 @@ def _print_summary(engine: sa.Engine, print_fn: Callable[[str], None]) -> None:
             count = conn.execute(sa.text(f"SELECT count(*) FROM {table.name}{where}")).scalar_one()
             print_fn(f"  {table.name:<22} {count:>8}")
         print_fn("\nchanges per month (month_changes):")
-        rows = conn.execute(sa.text("SELECT * FROM month_changes ORDER BY 1, 2")).mappings().all()
-        for row in rows:
-            print_fn("  " + "  ".join(f"{k}={v}" for k, v in row.items()))
+        print_fn(f"  {'month':<8} {'entity':<9} {'added':>7} {'changed':>7} {'removed':>7} "
+                 f"{'revived':>7} {'unchanged':>9}")
+        rows = conn.execute(sa.text(
+            "SELECT month, entity, added, changed, removed, revived, unchanged "
+            "FROM month_changes ORDER BY month, entity")).all()
+        for m, e, added, changed, removed, revived, unchanged in rows:
+            print_fn(f"  {m:<8} {e:<9} {added:>7} {changed:>7} {removed:>7} {revived:>7} "
+                     f"{unchanged:>9}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -30,6 +31,12 @@ class WarehouseResource(dg.ConfigurableResource):
 
     url: str = ""
     data_dir: str = DEFAULT_DATA_DIR
+
+    @classmethod
+    def from_environment(cls, url: str | None = None) -> "WarehouseResource":
+        """The same warehouse the definitions use, for code outside a run (CLI, demo)."""
+        return cls(url=url or os.environ.get("DISCOGS_WAREHOUSE_URL", ""),
+                   data_dir=os.environ.get("DISCOGS_DATA_DIR") or DEFAULT_DATA_DIR)
 
     @property
     def resolved_url(self) -> str:

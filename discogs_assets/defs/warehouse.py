@@ -41,11 +41,12 @@ def _model_key(name: str) -> dg.AssetKey:
 def warehouse_schema(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[dg.MaterializeResult]:
-    names = [key.path[-1] for key in context.selected_asset_keys]
+    # _MODELS is in dependency order; Dagster wants outputs in topological order too.
+    names = [m.name for m in _MODELS if _model_key(m.name) in context.selected_asset_keys]
     run_models(warehouse.engine(), names=names)
-    context.log.info(f"applied models={sorted(names)} warehouse={warehouse.safe_url}")
-    for key in context.selected_asset_keys:
-        yield dg.MaterializeResult(asset_key=key)
+    context.log.info(f"applied models={names} warehouse={warehouse.safe_url}")
+    for name in names:
+        yield dg.MaterializeResult(asset_key=_model_key(name))
 
 
 class LoadConfig(dg.Config):

@@ -1,0 +1,20 @@
+"""Discogs XML dumps → Parquet tables (the contract in ``discogs_assets.lib.tables``).
+
+``parse_dump`` is the entry point; ``validate_table`` checks a table against its pandera schema.
+"""
+
+from discogs_assets.lib.parsing.chunks import detect_entity
+from discogs_assets.lib.parsing.result import BadRecord, DumpParseError, ParseProgress, ParseResult
+from discogs_assets.lib.parsing.runner import PARSER_VERSION, parse_dump
+from discogs_assets.lib.parsing.schemas import validate_table
+
+__all__ = [
+    "PARSER_VERSION",
+    "BadRecord",
+    "DumpParseError",
+    "ParseProgress",
+    "ParseResult",
+    "detect_entity",
+    "parse_dump",
+    "validate_table",
+]
