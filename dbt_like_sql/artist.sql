@@ -1,5 +1,6 @@
 -- Current state of `artist` (artists, root table); columns as in lib/tables.py.
--- content_hash covers this row and all its child rows; removed_in_month marks a
+-- content_hash (stable) covers this row and all its child rows; fast_hash is a cheap
+-- fingerprint that only lets a load skip unchanged records; removed_in_month marks a
 -- tombstone (absent from that month's dump); runtime columns are written by apps only.
 CREATE TABLE IF NOT EXISTS artist (
     id               BIGINT NOT NULL,
@@ -8,10 +9,11 @@ CREATE TABLE IF NOT EXISTS artist (
     profile          TEXT,
     data_quality     TEXT,
     content_hash     TEXT NOT NULL,
+    fast_hash        BIGINT,
     first_seen_month TEXT NOT NULL,
     last_seen_month  TEXT NOT NULL,
     removed_in_month TEXT,
     image_url        TEXT,
     PRIMARY KEY (id)
-);
+) {{ update_heavy }};
 CREATE INDEX IF NOT EXISTS artist_name_idx ON artist (name);

@@ -1,5 +1,6 @@
 -- Current state of `label` (labels, root table); columns as in lib/tables.py.
--- content_hash covers this row and all its child rows; removed_in_month marks a
+-- content_hash (stable) covers this row and all its child rows; fast_hash is a cheap
+-- fingerprint that only lets a load skip unchanged records; removed_in_month marks a
 -- tombstone (absent from that month's dump); runtime columns are written by apps only.
 CREATE TABLE IF NOT EXISTS label (
     id                BIGINT NOT NULL,
@@ -10,11 +11,12 @@ CREATE TABLE IF NOT EXISTS label (
     parent_label_id   BIGINT,
     parent_label_name TEXT,
     content_hash      TEXT NOT NULL,
+    fast_hash         BIGINT,
     first_seen_month  TEXT NOT NULL,
     last_seen_month   TEXT NOT NULL,
     removed_in_month  TEXT,
     image_url         TEXT,
     PRIMARY KEY (id)
-);
+) {{ update_heavy }};
 CREATE INDEX IF NOT EXISTS label_name_idx ON label (name);
 CREATE INDEX IF NOT EXISTS label_parent_label_id_idx ON label (parent_label_id);

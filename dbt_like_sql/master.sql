@@ -1,5 +1,6 @@
 -- Current state of `master` (masters, root table); columns as in lib/tables.py.
--- content_hash covers this row and all its child rows; removed_in_month marks a
+-- content_hash (stable) covers this row and all its child rows; fast_hash is a cheap
+-- fingerprint that only lets a load skip unchanged records; removed_in_month marks a
 -- tombstone (absent from that month's dump); runtime columns are written by apps only.
 CREATE TABLE IF NOT EXISTS master (
     id               BIGINT NOT NULL,
@@ -9,11 +10,12 @@ CREATE TABLE IF NOT EXISTS master (
     notes            TEXT,
     data_quality     TEXT,
     content_hash     TEXT NOT NULL,
+    fast_hash        BIGINT,
     first_seen_month TEXT NOT NULL,
     last_seen_month  TEXT NOT NULL,
     removed_in_month TEXT,
     artwork_url      TEXT,
     PRIMARY KEY (id)
-);
+) {{ update_heavy }};
 CREATE INDEX IF NOT EXISTS master_title_idx ON master {{ text_lookup_index(title) }};
 CREATE INDEX IF NOT EXISTS master_main_release_id_idx ON master (main_release_id);

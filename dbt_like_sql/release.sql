@@ -1,5 +1,6 @@
 -- Current state of `release` (releases, root table); columns as in lib/tables.py.
--- content_hash covers this row and all its child rows; removed_in_month marks a
+-- content_hash (stable) covers this row and all its child rows; fast_hash is a cheap
+-- fingerprint that only lets a load skip unchanged records; removed_in_month marks a
 -- tombstone (absent from that month's dump); runtime columns are written by apps only.
 CREATE TABLE IF NOT EXISTS release (
     id               BIGINT NOT NULL,
@@ -12,11 +13,12 @@ CREATE TABLE IF NOT EXISTS release (
     master_id        BIGINT,
     is_main_release  BOOLEAN,
     content_hash     TEXT NOT NULL,
+    fast_hash        BIGINT,
     first_seen_month TEXT NOT NULL,
     last_seen_month  TEXT NOT NULL,
     removed_in_month TEXT,
     artwork_url      TEXT,
     PRIMARY KEY (id)
-);
+) {{ update_heavy }};
 CREATE INDEX IF NOT EXISTS release_title_idx ON release {{ text_lookup_index(title) }};
 CREATE INDEX IF NOT EXISTS release_master_id_idx ON release (master_id);

@@ -95,3 +95,13 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
             conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         with conn.begin():
             yield conn
+
+
+def execute_literal(conn: sa.Connection, statement: str) -> None:
+    """Run SQL text exactly as written, through the driver cursor without parameters, so a
+    '%' (e.g. in a LIKE pattern) is not taken for a psycopg placeholder."""
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()

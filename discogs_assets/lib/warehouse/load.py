@@ -41,7 +41,7 @@ from discogs_assets.lib.layout import check_month
 from discogs_assets.lib.tables import TableSpec, tables_for
 from discogs_assets.lib.warehouse.bulk import column_list, insert_frame, quote
 from discogs_assets.lib.warehouse.changes import ChangeCounts, current_month, record_changes
-from discogs_assets.lib.warehouse.engine import is_postgres
+from discogs_assets.lib.warehouse.engine import execute_literal, is_postgres
 from discogs_assets.lib.warehouse.hashing import content_hashes, fast_hashes
 from discogs_assets.lib.warehouse.integrity import count_dangling
 from discogs_assets.lib.warehouse.lock import load_transaction
@@ -213,13 +213,13 @@ def _indexes_set_aside(conn: sa.Connection, tables: list[str], say: Log) -> Iter
     transaction (a failure rolls the drops back too)."""
     saved = [ix for t in tables for ix in _droppable_indexes(conn, t)]
     for drop, _ in saved:
-        conn.exec_driver_sql(drop)
+        execute_literal(conn, drop)
     yield
     started = time.perf_counter()
     if is_postgres(conn):
         conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
     for _, restore in saved:
-        conn.exec_driver_sql(restore)
+        execute_literal(conn, restore)  # index definitions from the catalog, verbatim
     if saved:
         say(f"rebuilt {len(saved)} indexes in {time.perf_counter() - started:.1f}s")
 
@@ -276,7 +276,7 @@ def _first_load(
     counts.added = counts.staged_rows
     # No ANALYZE here: autovacuum analyzes the freshly filled tables soon after the commit,
     # and the next month's diff is a hash join that needs no statistics to be chosen.
-    counts.dangling.update(count_dangling(conn, root.entity, scope=None))
+    counts.dangling.update(count_dangling(conn, root.entity))
 
 
 def _both_hashes(frames: dict[str, pl.DataFrame], specs: tuple[TableSpec, ...]) -> pl.DataFrame:
@@ -352,7 +352,7 @@ def _merge(
         say(f"{counts.staged_rows} records staged: {counts.added} added, {counts.changed} "
             f"changed, {counts.revived} revived, {counts.removed} removed; writing those")
         _write_changed(conn, month, specs, paths, ranges, counts, cached)
-    counts.dangling.update(count_dangling(conn, root.entity, scope=_STAGE_CHANGED))
+    counts.dangling.update(count_dangling(conn, root.entity))
     _drop_stage_tables(conn)
 
 

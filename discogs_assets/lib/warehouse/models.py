@@ -37,7 +37,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from discogs_assets.lib.errors import NonRetryableError
-from discogs_assets.lib.warehouse.engine import is_postgres
+from discogs_assets.lib.warehouse.engine import execute_literal, is_postgres
 from discogs_assets.lib.warehouse.lock import DDL_LOCK_KEY, pg_xact_lock
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[3] / "dbt_like_sql"
@@ -230,10 +230,10 @@ def run_models(
                 pg_xact_lock(conn, DDL_LOCK_KEY)
             for statement in statements:
                 try:
-                    conn.exec_driver_sql(statement)
-                except sa.exc.DBAPIError as exc:
+                    execute_literal(conn, statement)
+                except conn.dialect.loaded_dbapi.Error as exc:
                     raise ModelError(
-                        f"{model.path}: statement failed: {statement[:200]!r}: {exc.orig}"
+                        f"{model.path}: statement failed: {statement[:200]!r}: {exc}"
                     ) from exc
         runs.append(ModelRun(model.name, len(statements), time.perf_counter() - started))
     return runs
