@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,15 +33,13 @@ def _cmd_sample_mirror(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve_mirror(args: argparse.Namespace) -> int:
-    from discogs_assets.lib.acquisition import MirrorServer
+    from discogs_assets.lib.acquisition.mirror_server import MirrorServer
 
     with MirrorServer(Path(args.dir), host=args.host, port=args.port) as server:
         print(f"serving {Path(args.dir).resolve()} at {server.url} "
               f"(DISCOGS_DUMPS_URL={server.url}); Ctrl-C stops", flush=True)
-        try:
-            server.wait()
-        except KeyboardInterrupt:
-            pass
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
     return 0
 
 

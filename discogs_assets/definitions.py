@@ -1,4 +1,4 @@
-"""The code location: everything under ``defs/`` plus the top-level resources, sensors, schedules."""
+"""The code location: everything under ``defs/`` plus top-level resources, sensors, schedules."""
 
 from pathlib import Path
 

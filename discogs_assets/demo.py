@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from discogs_assets.instance import data_dir_from_env, ensure_dagster_home
 from discogs_assets.lib.tables import TABLES
 
-
 # The full event log is in the instance (and the UI); the terminal gets warnings and errors.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 

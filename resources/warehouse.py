@@ -33,7 +33,7 @@ class WarehouseResource(dg.ConfigurableResource):
     data_dir: str = DEFAULT_DATA_DIR
 
     @classmethod
-    def from_environment(cls, url: str | None = None) -> "WarehouseResource":
+    def from_environment(cls, url: str | None = None) -> WarehouseResource:
         """The same warehouse the definitions use, for code outside a run (CLI, demo)."""
         return cls(url=url or os.environ.get("DISCOGS_WAREHOUSE_URL", ""),
                    data_dir=os.environ.get("DISCOGS_DATA_DIR") or DEFAULT_DATA_DIR)

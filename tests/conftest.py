@@ -25,11 +25,12 @@ def _pg_unavailable_reason() -> str | None:
             conn.execute(sa.text("select 1"))
         engine.dispose()
     except Exception as exc:  # any failure means: no usable server here
-        return f"PostgreSQL not reachable at {PG_ADMIN_URL.split('@')[-1]}: {exc.__class__.__name__}"
+        where = PG_ADMIN_URL.split("@")[-1]
+        return f"PostgreSQL not reachable at {where}: {exc.__class__.__name__}"
     return None
 
 
-_PG_REASON: str | None | bool = False  # False = not probed yet
+_PG_REASON: str | bool | None = False  # False = not probed yet
 
 
 def require_postgres() -> None:

@@ -62,8 +62,8 @@ def _snapshot(url: str) -> dict[str, list[tuple]]:
         for table in [t.name for t in TABLES] + ["month_changes", "cache_release", "cache_artist"]:
             rows = conn.execute(sa.text(f"SELECT * FROM {table}")).mappings().all()
             out[table] = sorted(
-                (tuple((k, str(v)) for k, v in sorted(r.items()) if k not in VOLATILE)
-                 for r in rows)
+                tuple((k, str(v)) for k, v in sorted(r.items()) if k not in VOLATILE)
+                 for r in rows
             )
     engine.dispose()
     return out
