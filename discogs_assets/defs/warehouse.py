@@ -106,8 +106,10 @@ def _warehouse_asset(entity: str, previous: str | None) -> dg.AssetsDefinition:
                     f"month={month} entity={entity} is older than the warehouse's current month: "
                     "recorded as a historical snapshot, current state left unchanged"
                 )
-            row = processing.get(month) or {}
-            if all(f"warehouse_{e}" in (row.get("stats") or {}) for e in ENTITIES):
+            # Releases load last (they depend on the other three), so the month is complete
+            # when they are in and every other entity has been loaded for it too.
+            stats_so_far = (processing.get(month) or {}).get("stats") or {}
+            if entity == ENTITIES[-1] and all(f"warehouse_{e}" in stats_so_far for e in ENTITIES):
                 processing.transition(month, ProcessingStatus.COMPLETED, run_id=context.run.run_id)
         return dg.MaterializeResult(
             metadata={
