@@ -7,7 +7,6 @@ The environment (``DISCOGS_INGESTION_ENABLED``) sets the default; a row in the w
 from __future__ import annotations
 
 import dagster as dg
-import sqlalchemy as sa
 
 from discogs_assets.lib.gate import GATE_NAME, IngestionGated, gate_state
 from resources.warehouse import WarehouseResource
@@ -19,13 +18,10 @@ class IngestionGateResource(dg.ConfigurableResource):
 
     def state(self) -> tuple[bool, str]:
         """(enabled, where the decision came from)."""
-        return gate_state(self._engine(), env_enabled=self.enabled_by_env)
+        return gate_state(self.warehouse.existing_engine(), env_enabled=self.enabled_by_env)
 
     def ensure_enabled(self) -> None:
         """Raise ``IngestionGated`` before any request or write when the gate is off."""
         enabled, source = self.state()
         if not enabled:
             raise IngestionGated(f"Discogs ingestion is gated ({GATE_NAME} is off, {source})")
-
-    def _engine(self) -> sa.Engine:
-        return self.warehouse.engine()

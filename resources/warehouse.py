@@ -14,16 +14,28 @@ from discogs_assets.lib.warehouse import ProcessingTable, make_engine, redact_ur
 from resources.settings import DEFAULT_DATA_DIR
 
 
+def _sqlite_file(url: str) -> Path | None:
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return Path(parsed.database)
+    return None
+
+
 @cache
 def _engine_for(url: str) -> sa.Engine:
     # Models are idempotent (CREATE ... IF NOT EXISTS), so migrating once per process is cheap
     # and means no stage can meet a missing table.
-    parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database:
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    sqlite_file = _sqlite_file(url)
+    if sqlite_file is not None:
+        sqlite_file.parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
     run_models(engine)
     return engine
+
+
+@cache
+def _read_only_engine_for(url: str) -> sa.Engine:
+    return make_engine(url)
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -44,6 +56,14 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def engine(self) -> sa.Engine:
         return _engine_for(self.resolved_url)
+
+    def existing_engine(self) -> sa.Engine | None:
+        """An engine that migrates nothing, or None when the SQLite file does not exist yet:
+        for reads that must not write (the gate check before a run does anything)."""
+        sqlite_file = _sqlite_file(self.resolved_url)
+        if sqlite_file is not None and not sqlite_file.exists():
+            return None
+        return _read_only_engine_for(self.resolved_url)
 
     def processing(self) -> ProcessingTable:
         return ProcessingTable(self.engine())

@@ -121,8 +121,6 @@ def test_gated_run_fails_first_step_and_touches_nothing(
     assert not result.success
     messages = " ".join(_failures(result))
     assert "Discogs ingestion is gated" in messages
+    # Nothing was written: no raw files, not even a warehouse file.
     assert not (tmp_path / "data" / "raw").exists()
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT count(*) FROM discogs_data_processing")).scalar_one()
-    assert rows == 0
+    assert not (tmp_path / "wh.sqlite").exists()

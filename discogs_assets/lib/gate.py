@@ -14,8 +14,14 @@ class IngestionGated(NonRetryableError):
     """Raised by a launched run whose gate is off, before it requests or writes anything."""
 
 
-def gate_state(engine: sa.Engine, *, env_enabled: bool) -> tuple[bool, str]:
-    """Return (enabled, source) where source says which setting decided."""
+def gate_state(engine: sa.Engine | None, *, env_enabled: bool) -> tuple[bool, str]:
+    """Return (enabled, source) where source says which setting decided.
+
+    Reads only: with no warehouse yet (``engine`` None) or no ``feature_flags`` table, the
+    environment decides.
+    """
+    if engine is None or not sa.inspect(engine).has_table("feature_flags"):
+        return env_enabled, "DISCOGS_INGESTION_ENABLED"
     with engine.connect() as conn:
         row = conn.execute(
             sa.text("SELECT enabled FROM feature_flags WHERE name = :name"), {"name": GATE_NAME}
