@@ -16,4 +16,5 @@ CREATE TABLE IF NOT EXISTS artist (
     image_url        TEXT,
     PRIMARY KEY (id)
 ) {{ update_heavy }};
+{{ set_update_heavy(artist) }};
 CREATE INDEX IF NOT EXISTS artist_name_idx ON artist (name);

@@ -18,5 +18,6 @@ CREATE TABLE IF NOT EXISTS label (
     image_url         TEXT,
     PRIMARY KEY (id)
 ) {{ update_heavy }};
+{{ set_update_heavy(label) }};
 CREATE INDEX IF NOT EXISTS label_name_idx ON label (name);
 CREATE INDEX IF NOT EXISTS label_parent_label_id_idx ON label (parent_label_id);

@@ -17,5 +17,6 @@ CREATE TABLE IF NOT EXISTS master (
     artwork_url      TEXT,
     PRIMARY KEY (id)
 ) {{ update_heavy }};
+{{ set_update_heavy(master) }};
 CREATE INDEX IF NOT EXISTS master_title_idx ON master {{ text_lookup_index(title) }};
 CREATE INDEX IF NOT EXISTS master_main_release_id_idx ON master (main_release_id);

@@ -20,5 +20,6 @@ CREATE TABLE IF NOT EXISTS release (
     artwork_url      TEXT,
     PRIMARY KEY (id)
 ) {{ update_heavy }};
+{{ set_update_heavy(release) }};
 CREATE INDEX IF NOT EXISTS release_title_idx ON release {{ text_lookup_index(title) }};
 CREATE INDEX IF NOT EXISTS release_master_id_idx ON release (master_id);

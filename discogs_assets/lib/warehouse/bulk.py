@@ -5,7 +5,9 @@ Identifiers come only from the table contract; values travel as COPY data or bou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 import sqlalchemy as sa
@@ -46,18 +48,30 @@ def _pg_ready(df: pl.DataFrame) -> pl.DataFrame:
                                        for n in texts)
 
 
-def copy_frame(conn: sa.Connection, table: str, df: pl.DataFrame) -> int:
-    """COPY ``df`` into ``table`` (PostgreSQL, CSV: unquoted empty = NULL, "" = empty text)."""
-    if df.height == 0:
-        return 0
-    data = _pg_ready(df).write_csv(include_header=False).encode()
+def csv_payload(df: pl.DataFrame) -> bytes:
+    """``df`` as COPY data (CSV: unquoted empty = NULL, "" = empty text); client CPU only, so
+    it can be prepared in a thread while the server takes the previous payload."""
+    buf = io.BytesIO()
+    _pg_ready(df).write_csv(buf, include_header=False)
+    return buf.getvalue()
+
+
+def copy_payload(conn: sa.Connection, table: str, columns: Sequence[str], data: bytes) -> None:
+    """COPY CSV ``data`` (see :func:`csv_payload`) into ``table`` (PostgreSQL)."""
     raw = conn.connection.driver_connection
     with raw.cursor() as cur, cur.copy(
-        f"COPY {quote(table)} ({column_list(df.columns)}) FROM STDIN (FORMAT csv)"
+        f"COPY {quote(table)} ({column_list(columns)}) FROM STDIN (FORMAT csv)"
     ) as copy:
         view = memoryview(data)
         for start in range(0, len(view), _COPY_CHUNK_BYTES):
             copy.write(view[start:start + _COPY_CHUNK_BYTES])
+
+
+def copy_frame(conn: sa.Connection, table: str, df: pl.DataFrame) -> int:
+    """COPY ``df`` into ``table`` (PostgreSQL)."""
+    if df.height == 0:
+        return 0
+    copy_payload(conn, table, df.columns, csv_payload(df))
     return df.height
 
 
@@ -74,3 +88,32 @@ def insert_frame(conn: sa.Connection, table: str, df: pl.DataFrame) -> int:
         json_lists(df).iter_rows(),
     )
     return df.height
+
+
+def insert_frames(
+    conn: sa.Connection, frames: Sequence[tuple[str, pl.DataFrame]],
+    after: Callable[[str], None] | None = None,
+) -> int:
+    """:func:`insert_frame` for each ``(table, df)`` in order, calling ``after(table)`` once a
+    table's rows are in. On PostgreSQL the next table's COPY payload is encoded in a thread
+    while the server takes the current one (polars and the driver release the GIL)."""
+    written = 0
+    if not is_postgres(conn):
+        for table, df in frames:
+            written += insert_frame(conn, table, df)
+            if after:
+                after(table)
+        return written
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Only one payload ahead: memory stays at about one table's CSV more than before.
+        ahead = pool.submit(csv_payload, frames[0][1]) if frames else None
+        for index, (table, df) in enumerate(frames):
+            data = ahead.result() if ahead else b""
+            if index + 1 < len(frames):
+                ahead = pool.submit(csv_payload, frames[index + 1][1])
+            if df.height:
+                copy_payload(conn, table, df.columns, data)
+                written += df.height
+            if after:
+                after(table)
+    return written

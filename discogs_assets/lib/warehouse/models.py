@@ -17,10 +17,14 @@ Placeholders, rendered per dialect (PostgreSQL / SQLite):
     {{ bigint }}                    BIGINT / INTEGER
     {{ now }}                       now() / strftime('%Y-%m-%dT%H:%M:%fZ','now')
     {{ true }} {{ false }}          TRUE FALSE / 1 0
-    {{ update_heavy }}              WITH (fillfactor = 80) / nothing — room on each page for the
-                                    monthly last_seen_month update to stay HOT (no index writes)
+    {{ update_heavy }}              WITH (fillfactor = 50) / nothing — room on each page for a
+                                    new version of every row, so the monthly last_seen_month
+                                    update stays HOT (no index writes; at 80 most rows moved)
+    {{ set_update_heavy(table) }}   ALTER TABLE table SET (fillfactor = 50) / nothing — the same
+                                    for a table created before (applies to pages written later)
     {{ text_lookup_index(col) }}    USING hash (col) / (col) — an equality index for unbounded
-                                    text (a btree entry is limited to ~2.7 kB in PostgreSQL)
+                                    text (a btree entry is limited to ~2.7 kB in PostgreSQL);
+                                    plain ``col = :v`` lookups use it on both dialects
     {{ seconds_between(a, b) }}     seconds from timestamp a to b, as a number
 
 Unknown placeholders are an error naming the file and line.
@@ -72,6 +76,7 @@ def _args(*names: str) -> Callable[[list[str]], None]:
 
 
 _NO_ARGS = _args()
+_UPDATE_HEAVY_FILL = 50
 # name -> (argument check, PostgreSQL rendering, SQLite rendering)
 _MACROS: dict[str, tuple[Callable[[list[str]], None], Callable[..., str], Callable[..., str]]] = {
     "json": (_NO_ARGS, lambda: "JSONB", lambda: "TEXT"),
@@ -80,7 +85,10 @@ _MACROS: dict[str, tuple[Callable[[list[str]], None], Callable[..., str], Callab
     "now": (_NO_ARGS, lambda: "now()", lambda: "strftime('%Y-%m-%dT%H:%M:%fZ','now')"),
     "true": (_NO_ARGS, lambda: "TRUE", lambda: "1"),
     "false": (_NO_ARGS, lambda: "FALSE", lambda: "0"),
-    "update_heavy": (_NO_ARGS, lambda: "WITH (fillfactor = 80)", lambda: ""),
+    "update_heavy": (_NO_ARGS, lambda: f"WITH (fillfactor = {_UPDATE_HEAVY_FILL})", lambda: ""),
+    "set_update_heavy": (_args("table"),
+                         lambda t: f"ALTER TABLE {t} SET (fillfactor = {_UPDATE_HEAVY_FILL})",
+                         lambda t: ""),
     "text_lookup_index": (_args("col"), lambda c: f"USING hash ({c})", lambda c: f"({c})"),
     "seconds_between": (
         _args("a", "b"),
