@@ -36,10 +36,10 @@ def run_demo(months: Sequence[str], scale: int, print_fn: Callable[[str], None] 
              "(DISCOGS_INGESTION_ENABLED=true in this process; off by default)")
     home = ensure_dagster_home(data_dir)
 
-    from discogs_assets.definitions import defs as load_defs
+    from discogs_assets.definitions import defs as build_definitions
     from resources.warehouse import WarehouseResource
 
-    defs = load_defs()
+    defs = build_definitions()
     warehouse = WarehouseResource.from_environment()
     engine = warehouse.engine()
     report = import_identities(engine, mirror / "identities.csv")
