@@ -1,6 +1,7 @@
 -- Current state of `master` (masters, root table); columns as in lib/tables.py.
 -- content_hash (stable) covers this row and all its child rows; fast_hash is a cheap
--- fingerprint that only lets a load skip unchanged records; removed_in_month marks a
+-- fingerprint that only lets a load skip unchanged records (child_hashes: one per child table,
+-- so only changed child tables are rewritten); removed_in_month marks a
 -- tombstone (absent from that month's dump); runtime columns are written by apps only.
 CREATE TABLE IF NOT EXISTS master (
     id               BIGINT NOT NULL,
@@ -11,6 +12,7 @@ CREATE TABLE IF NOT EXISTS master (
     data_quality     TEXT,
     content_hash     TEXT NOT NULL,
     fast_hash        BIGINT,
+    child_hashes     TEXT,
     first_seen_month TEXT NOT NULL,
     last_seen_month  TEXT NOT NULL,
     removed_in_month TEXT,

@@ -117,3 +117,18 @@ def insert_frames(
             if after:
                 after(table)
     return written
+
+
+def read_frame(conn: sa.Connection, query: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The rows of ``query`` (no bound parameters) as a DataFrame of ``schema``: COPY TO
+    (CSV, parsed by polars) on PostgreSQL, far cheaper than building Python rows; one fetch on
+    SQLite."""
+    if not is_postgres(conn):
+        return pl.DataFrame(conn.exec_driver_sql(query).all(), schema=schema, orient="row")
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
+        data = b"".join(bytes(block) for block in copy)
+    if not data:
+        return pl.DataFrame(schema=schema)
+    return pl.read_csv(io.BytesIO(data), has_header=False, new_columns=list(schema),
+                       schema=schema)

@@ -10,13 +10,15 @@ Two paths, same result:
   keys too) dropped first and rebuilt once per table as soon as its last rows are in, far
   cheaper than row-by-row upkeep; hashing and the next table's COPY encoding run in threads
   while the server takes rows and builds indexes.
-* merge (steady state): every record's ids and cheap fingerprint (``fast_hash``) are staged
-  in temporary tables (never WAL-logged); set-based statements tombstone absent ids, bump
-  ``last_seen_month`` and pick the candidates whose fingerprint differs; only candidates get
-  the stable content hash, which decides added / changed / revived; only those records' rows
-  are written (root rows upserted so runtime columns and first_seen_month survive, child rows
-  deleted and re-inserted). Root tables keep half of each page free (fillfactor 50) so the
-  ``last_seen_month`` bump stays HOT.
+* merge (steady state): reading and fingerprinting the month (``fast_hash``) starts first, in
+  a thread, while the server tombstones absent ids and bumps ``last_seen_month`` and the
+  stored fingerprints are fetched (COPY); records whose fingerprint differs from the stored
+  one (or that are new or tombstoned) are the candidates, and only they get the stable content
+  hash, which decides added / changed / revived (staged in temporary tables, never
+  WAL-logged). Only those records' rows are written: root rows upserted so runtime columns and
+  first_seen_month survive; child rows deleted (index lookups) and re-inserted only in the
+  child tables whose per-table fingerprint (``child_hashes``) moved. Root tables keep half of
+  each page free (fillfactor 50) so the ``last_seen_month`` bump stays HOT.
 
 Monotonic: a month older than the entity's current month is recorded as historical in
 ``month_changes`` and changes nothing else. Shrink guard: a month whose record count is zero
@@ -29,7 +31,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,10 +42,16 @@ import sqlalchemy as sa
 from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.layout import check_month
 from discogs_assets.lib.tables import TableSpec, tables_for
-from discogs_assets.lib.warehouse.bulk import column_list, insert_frame, insert_frames, quote
+from discogs_assets.lib.warehouse.bulk import (
+    column_list,
+    insert_frame,
+    insert_frames,
+    quote,
+    read_frame,
+)
 from discogs_assets.lib.warehouse.changes import ChangeCounts, current_month, record_changes
 from discogs_assets.lib.warehouse.engine import execute_literal, is_postgres
-from discogs_assets.lib.warehouse.hashing import content_hashes, fast_hashes
+from discogs_assets.lib.warehouse.hashing import content_hashes, fast_hashes, fingerprints
 from discogs_assets.lib.warehouse.integrity import count_dangling
 from discogs_assets.lib.warehouse.lock import load_transaction
 from discogs_assets.lib.warehouse.schema import sql_type
@@ -51,11 +59,13 @@ from discogs_assets.lib.warehouse.schema import sql_type
 DEFAULT_CHUNK_ROWS = 200_000
 """Root records read and hashed at a time (bounds memory; child rows come along)."""
 _ID_MIN, _ID_MAX = -(2**63), 2**63 - 1
-_STAGE_IDS, _STAGE_FAST, _STAGE_HASH = "stage_ids", "stage_fast", "stage_hash"
-_STAGE_CHANGED, _STAGE_ROOT = "stage_changed", "stage_root"
-_STAGES = (_STAGE_IDS, _STAGE_FAST, _STAGE_HASH, _STAGE_CHANGED, _STAGE_ROOT)
+_STAGE_REMOVED, _STAGE_HASH = "stage_removed", "stage_hash"
+_STAGE_CHANGED, _STAGE_ROOT, _STAGE_REPLACE = "stage_changed", "stage_root", "stage_replace"
+_STAGES = (_STAGE_REMOVED, _STAGE_HASH, _STAGE_CHANGED, _STAGE_ROOT, _STAGE_REPLACE)
 
 Log = Callable[[str], None]
+Chunk = Future[dict[str, pl.DataFrame]]
+"""The first chunk's tables, read while the load checks and sets up."""
 
 
 class ShrinkGuardError(NonRetryableError):
@@ -147,22 +157,24 @@ def _read_chunk(
 ) -> dict[str, pl.DataFrame]:
     """Every table's rows whose record id lies in [lo, hi]; child rows without a parent
     record are dropped (and counted in ``orphans`` when given)."""
-    frames = {
-        s.name: pl.scan_parquet(paths[s.name])
-        .filter(pl.col(s.parent_key).is_between(lo, hi))
-        .collect()
-        for s in specs
-    }
-    ids = frames[specs[0].name].select("id")
-    for spec in specs[1:]:
+    # One collect_all: polars reads (and checks) the tables in parallel.
+    names = [s.name for s in specs]
+    frames = dict(zip(names, pl.collect_all([
+        pl.scan_parquet(paths[s.name]).filter(pl.col(s.parent_key).is_between(lo, hi))
+        for s in specs]), strict=True))
+    duplicated = pl.collect_all([
+        frames[s.name].lazy().select(pl.struct(s.unique_key).is_duplicated().any())
+        for s in specs[1:]])
+    ids = frames[specs[0].name].get_column("id").implode()
+    for spec, dup_any in zip(specs[1:], duplicated, strict=True):
         df = frames[spec.name]
-        key = list(spec.unique_key)
-        dup = df.select(key).filter(df.select(key).is_duplicated())
-        if dup.height:
+        if dup_any.item():
+            key = list(spec.unique_key)
+            dup = df.select(key).filter(df.select(key).is_duplicated())
             raise ParsedInputError(
                 f"{paths[spec.name]}: duplicate key ({', '.join(key)}) = {dup.row(0)} "
                 f"({dup.height} rows share a key)")
-        kept = df.join(ids, left_on=spec.parent_key, right_on="id", how="semi")
+        kept = df.filter(pl.col(spec.parent_key).is_in(ids))  # several times a semi-join's speed
         if orphans is not None and kept.height != df.height:
             name = f"{spec.name}.{spec.parent_key}"
             orphans[name] = orphans.get(name, 0) + df.height - kept.height
@@ -172,8 +184,8 @@ def _read_chunk(
 
 def _filter_ids(frames: dict[str, pl.DataFrame], specs: tuple[TableSpec, ...],
                 ids: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    return {s.name: frames[s.name].join(ids, left_on=s.parent_key, right_on="id", how="semi")
-            for s in specs}
+    wanted = ids.get_column("id").implode()
+    return {s.name: frames[s.name].filter(pl.col(s.parent_key).is_in(wanted)) for s in specs}
 
 
 # -- SQL helpers ----------------------------------------------------------------------------
@@ -240,16 +252,17 @@ def _create_stage_tables(conn: sa.Connection, root: TableSpec) -> None:
     if not pg:  # SQLite temp tables live as long as the pooled connection
         for name in _STAGES:
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")
-    # No keys on the PostgreSQL id/hash stages: COPY is faster without and the diffs are hash
-    # joins; on SQLite "INTEGER PRIMARY KEY" is the rowid itself and costs nothing.
+    # No keys on the PostgreSQL id/hash stages: COPY is faster without, and lookups by their
+    # ids go through _in_stage or the root table's key; on SQLite "INTEGER PRIMARY KEY" is the
+    # rowid itself and costs nothing.
     id_col = "id BIGINT" if pg else "id INTEGER PRIMARY KEY"
-    conn.exec_driver_sql(f"CREATE TEMP TABLE {_STAGE_IDS} ({id_col}){suffix}")
-    conn.exec_driver_sql(f"CREATE TEMP TABLE {_STAGE_FAST} ({id_col}, fast_hash BIGINT){suffix}")
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {_STAGE_REMOVED} ({id_col}){suffix}")
     conn.exec_driver_sql(f"CREATE TEMP TABLE {_STAGE_HASH} ({id_col}, content_hash TEXT NOT NULL, "
-                         f"fast_hash BIGINT){suffix}")
+                         f"fast_hash BIGINT, child_hashes TEXT){suffix}")
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {_STAGE_REPLACE} (tbl INTEGER, id BIGINT){suffix}")
     conn.exec_driver_sql(
-        f"CREATE TEMP TABLE {_STAGE_CHANGED} (id BIGINT PRIMARY KEY, kind CHAR(1) NOT NULL)"
-        f"{suffix}")
+        f"CREATE TEMP TABLE {_STAGE_CHANGED} (id BIGINT PRIMARY KEY, kind CHAR(1) NOT NULL, "
+        f"stored_child_hashes TEXT, child_hashes TEXT){suffix}")
     cols = ", ".join(f"{quote(c)} {_stage_type(t, pg)}" for c, t in root.columns.items())
     conn.exec_driver_sql(f"CREATE TEMP TABLE {_STAGE_ROOT} ({cols}){suffix}")
 
@@ -264,7 +277,7 @@ def _drop_stage_tables(conn: sa.Connection) -> None:
 
 def _first_load(
     conn: sa.Connection, month: str, specs: tuple[TableSpec, ...], paths: dict[str, Path],
-    ranges: list[tuple[int, int]], counts: ChangeCounts, say: Log,
+    ranges: list[tuple[int, int]], counts: ChangeCounts, say: Log, first: Chunk,
 ) -> None:
     root = specs[0]
     restores = _set_indexes_aside(conn, [s.name for s in specs])
@@ -272,7 +285,8 @@ def _first_load(
     with ThreadPoolExecutor(max_workers=1) as pool:
         for index, (lo, hi) in enumerate(ranges):
             last = index == len(ranges) - 1
-            frames = _read_chunk(paths, specs, lo, hi, counts.dangling)
+            frames = first.result() if index == 0 else _read_chunk(paths, specs, lo, hi,
+                                                                   counts.dangling)
             # Hash in a thread while the child rows stream out: polars and the database
             # driver release the GIL, so the two overlap on two cores.
             hashing = pool.submit(_both_hashes, frames, specs)
@@ -297,71 +311,69 @@ def _first_load(
 
 
 def _both_hashes(frames: dict[str, pl.DataFrame], specs: tuple[TableSpec, ...]) -> pl.DataFrame:
-    return content_hashes(frames, specs).join(fast_hashes(frames, specs), on="id")
+    return content_hashes(frames, specs).join(fingerprints(frames, specs), on="id")
 
 
 def _merge(
     conn: sa.Connection, month: str, specs: tuple[TableSpec, ...], paths: dict[str, Path],
     ranges: list[tuple[int, int]], counts: ChangeCounts, say: Log, ids: pl.Series,
+    first: Chunk,
 ) -> None:
     root = specs[0]
     r = quote(root.name)
     pg = is_postgres(conn)
-    _create_stage_tables(conn, root)
-    insert_frame(conn, _STAGE_IDS, ids.to_frame("id"))
-    if pg:  # planner statistics for the anti-join below
-        conn.exec_driver_sql(f"ANALYZE {_STAGE_IDS}")
+    present = ids.implode()
 
-    def read_and_fingerprint(lo: int, hi: int) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-        frames = _read_chunk(paths, specs, lo, hi, counts.dangling)
+    def read_and_fingerprint(index: int) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+        frames = first.result() if index == 0 else _read_chunk(paths, specs, *ranges[index],
+                                                               counts.dangling)
         return frames, fast_hashes(frames, specs)
 
     cached: dict[str, pl.DataFrame] | None = None
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # Reading and fingerprinting (client CPU) overlap with the statements that only need
-        # the staged ids (server CPU), and each chunk's work with the previous chunk's staging.
-        pending = pool.submit(read_and_fingerprint, *ranges[0])
-        counts.removed = conn.execute(sa.text(
-            f"UPDATE {r} SET removed_in_month = :m WHERE removed_in_month IS NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM {_STAGE_IDS} s WHERE s.id = {r}.id)"), {"m": month}).rowcount
-        counts.rows_written += counts.removed
-        # Every record still present is in this month; written ones get the month again below.
-        conn.execute(sa.text(
-            f"UPDATE {r} SET last_seen_month = :m WHERE removed_in_month IS NULL "
-            f"AND last_seen_month <> :m"), {"m": month})
-        for index in range(len(ranges)):
-            frames, fingerprints = pending.result()
+        # Reading and fingerprinting (client CPU) start first and overlap with the statements
+        # up to the pick of candidates (server CPU), each chunk's with the previous one's.
+        pending = pool.submit(read_and_fingerprint, 0)
+        _create_stage_tables(conn, root)
+        for index, (lo, hi) in enumerate(ranges):
+            stored = _stored_fingerprints(conn, root.name, lo, hi)
+            gone = stored.filter(~pl.col("id").is_in(present)).select("id")
+            if gone.height:  # tombstones
+                insert_frame(conn, _STAGE_REMOVED, gone)
+                counts.removed += conn.execute(sa.text(
+                    f"UPDATE {r} SET removed_in_month = :m WHERE removed_in_month IS NULL "
+                    f"AND id {_in_stage(conn, _STAGE_REMOVED)}"), {"m": month}).rowcount
+                conn.exec_driver_sql(f"DELETE FROM {_STAGE_REMOVED}")
+            # Every record of the range still present is in this month; written ones get the
+            # month again below.
+            conn.execute(sa.text(
+                f"UPDATE {r} SET last_seen_month = :m WHERE id BETWEEN :lo AND :hi "
+                f"AND removed_in_month IS NULL AND last_seen_month <> :m"),
+                {"m": month, "lo": lo, "hi": hi})
+            frames, fast = pending.result()
             if index + 1 < len(ranges):
-                pending = pool.submit(read_and_fingerprint, *ranges[index + 1])
-            insert_frame(conn, _STAGE_FAST, fingerprints)
+                pending = pool.submit(read_and_fingerprint, index + 1)
             cached = frames if len(ranges) == 1 else None  # one chunk: no second read
-    if pg:
-        conn.exec_driver_sql(f"ANALYZE {_STAGE_FAST}")
-
-    # Candidates: new, tombstoned, or a fingerprint that differs from the stored one. Only
-    # these get the (costlier) stable content hash.
+            # Candidates: new, tombstoned, or a fingerprint that differs from the stored one.
+            # Only these get the (costlier) stable content hash.
+            candidates = fast.join(stored, on=["id", "fast_hash"], how="anti").select("id")
+            if candidates.height:
+                insert_frame(conn, _STAGE_HASH,
+                             _both_hashes(_filter_ids(frames, specs, candidates), specs))
+    counts.rows_written += counts.removed
+    if pg:  # a few thousand candidates: index lookups into the root table, not a scan of it
+        conn.exec_driver_sql(f"ANALYZE {_STAGE_HASH}")
     conn.exec_driver_sql(
-        f"INSERT INTO {_STAGE_CHANGED} (id, kind) SELECT s.id, 'x' FROM {_STAGE_FAST} s "
-        f"LEFT JOIN {r} t ON t.id = s.id WHERE t.id IS NULL OR t.removed_in_month IS NOT NULL "
-        f"OR t.fast_hash IS NULL OR t.fast_hash <> s.fast_hash")
-    for lo, hi in ranges:
-        candidates = _ids_between(conn, lo, hi)
-        if candidates.height:
-            frames = _filter_ids(cached or _read_chunk(paths, specs, lo, hi, None), specs,
-                                 candidates)
-            insert_frame(conn, _STAGE_HASH, content_hashes(frames, specs).join(
-                fast_hashes(frames, specs), on="id"))
-    conn.exec_driver_sql(f"DELETE FROM {_STAGE_CHANGED}")
-    conn.exec_driver_sql(
-        f"INSERT INTO {_STAGE_CHANGED} (id, kind) SELECT s.id, CASE WHEN t.id IS NULL THEN 'a' "
-        f"WHEN t.removed_in_month IS NOT NULL THEN 'v' ELSE 'c' END "
+        f"INSERT INTO {_STAGE_CHANGED} (id, kind, stored_child_hashes, child_hashes) SELECT s.id, "
+        f"CASE WHEN t.id IS NULL THEN 'a' WHEN t.removed_in_month IS NOT NULL THEN 'v' ELSE 'c' "
+        f"END, t.child_hashes, s.child_hashes "
         f"FROM {_STAGE_HASH} s LEFT JOIN {r} t ON t.id = s.id WHERE t.id IS NULL "
         f"OR t.removed_in_month IS NOT NULL OR t.content_hash <> s.content_hash")
     # Same content, new fingerprint (e.g. after a polars upgrade): refresh it, not a change.
     conn.exec_driver_sql(
-        f"UPDATE {r} SET fast_hash = (SELECT s.fast_hash FROM {_STAGE_HASH} s "
-        f"WHERE s.id = {r}.id) WHERE id IN (SELECT s.id FROM {_STAGE_HASH} s "
-        f"WHERE s.id NOT IN (SELECT id FROM {_STAGE_CHANGED}))")
+        f"UPDATE {r} SET fast_hash = s.fast_hash, child_hashes = s.child_hashes "
+        f"FROM {_STAGE_HASH} s WHERE s.id = {r}.id "
+        f"AND s.id NOT IN (SELECT id FROM {_STAGE_CHANGED})")
     kinds = dict(conn.execute(sa.text(
         f"SELECT kind, COUNT(*) FROM {_STAGE_CHANGED} GROUP BY kind")).all())
     counts.added, counts.changed, counts.revived = (kinds.get(k, 0) for k in "acv")
@@ -371,6 +383,22 @@ def _merge(
         _write_changed(conn, month, specs, paths, ranges, counts, cached)
     counts.dangling.update(count_dangling(conn, root.entity))
     _drop_stage_tables(conn)
+
+
+def _in_stage(conn: sa.Connection, stage: str, where: str = "true") -> str:
+    """``IN`` the ids of a small staging table, as an index lookup per id: "= ANY(ARRAY(...))"
+    gets that plan on PostgreSQL even for tables without statistics yet (a semi-join would
+    then be planned as a hash join over a full scan of the big table)."""
+    ids = f"SELECT id FROM {stage} WHERE {where}"
+    return f"= ANY(ARRAY({ids}))" if is_postgres(conn) else f"IN ({ids})"
+
+
+def _stored_fingerprints(conn: sa.Connection, root: str, lo: int, hi: int) -> pl.DataFrame:
+    """``id`` and ``fast_hash`` of the present (not tombstoned) records with ids in [lo, hi]
+    (tombstoned ones and ones without a fingerprint always take the content-hash path)."""
+    return read_frame(conn, f"SELECT id, fast_hash FROM {quote(root)} WHERE id BETWEEN {lo:d} "
+                            f"AND {hi:d} AND removed_in_month IS NULL",
+                      {"id": pl.Int64, "fast_hash": pl.Int64})
 
 
 def _ids_between(conn: sa.Connection, lo: int, hi: int) -> pl.DataFrame:
@@ -385,34 +413,61 @@ def _write_changed(
     ranges: list[tuple[int, int]], counts: ChangeCounts,
     cached: dict[str, pl.DataFrame] | None,
 ) -> None:
-    """Replace the child rows of added/changed/revived records and upsert their root rows
-    (an upsert, not delete + insert, so runtime columns and first_seen_month survive)."""
+    """Replace the child rows of added/changed/revived records, only in the child tables
+    whose rows changed, and upsert their root rows (an upsert, not delete + insert, so
+    runtime columns and first_seen_month survive)."""
     root = specs[0]
     r = quote(root.name)
-    for spec in specs[1:]:
-        deleted = conn.exec_driver_sql(
-            f"DELETE FROM {quote(spec.name)} WHERE {quote(spec.parent_key)} IN "
-            f"(SELECT id FROM {_STAGE_CHANGED})").rowcount
-        counts.rows_written += max(deleted, 0)
+    replace = _child_tables_to_replace(conn, specs)
+    insert_frame(conn, _STAGE_REPLACE, replace)
+    replaced = {i: replace.filter(pl.col("tbl") == i).select("id") for i in range(1, len(specs))}
+    for index, spec in enumerate(specs[1:], start=1):
+        if replaced[index].height:
+            deleted = conn.execute(sa.text(
+                f"DELETE FROM {quote(spec.name)} WHERE {quote(spec.parent_key)} "
+                f"{_in_stage(conn, _STAGE_REPLACE, 'tbl = :tbl')}"),
+                {"tbl": index}).rowcount
+            counts.rows_written += max(deleted, 0)
     for lo, hi in ranges:
         ids = _ids_between(conn, lo, hi)
         if ids.height == 0:
             continue
-        frames = _filter_ids(cached or _read_chunk(paths, specs, lo, hi, None), specs, ids)
-        insert_frame(conn, _STAGE_ROOT, frames[root.name])
-        for spec in specs[1:]:
-            counts.rows_written += insert_frame(conn, spec.name, frames[spec.name])
+        frames = cached or _read_chunk(paths, specs, lo, hi, None)
+        insert_frame(conn, _STAGE_ROOT, _filter_ids(frames, specs[:1], ids)[root.name])
+        for index, spec in enumerate(specs[1:], start=1):
+            counts.rows_written += insert_frame(
+                conn, spec.name, _filter_ids(frames, (spec,), replaced[index])[spec.name])
     data_cols = list(root.columns)
     selected = ", ".join(f"s.{quote(c)}" for c in data_cols)
     updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in data_cols if c != "id")
     counts.rows_written += conn.execute(sa.text(
-        f"INSERT INTO {r} ({column_list(data_cols)}, content_hash, fast_hash, "
+        f"INSERT INTO {r} ({column_list(data_cols)}, content_hash, fast_hash, child_hashes, "
         f"first_seen_month, last_seen_month, removed_in_month) SELECT {selected}, "
-        f"h.content_hash, h.fast_hash, :m, :m, NULL FROM {_STAGE_ROOT} s JOIN {_STAGE_HASH} h "
-        f"ON h.id = s.id WHERE true ON CONFLICT (id) DO UPDATE SET {updates}, "
-        f"content_hash = excluded.content_hash, fast_hash = excluded.fast_hash, "
+        f"h.content_hash, h.fast_hash, h.child_hashes, :m, :m, NULL FROM {_STAGE_ROOT} s "
+        f"JOIN {_STAGE_HASH} h ON h.id = s.id WHERE true ON CONFLICT (id) DO UPDATE SET "
+        f"{updates}, content_hash = excluded.content_hash, fast_hash = excluded.fast_hash, "
+        f"child_hashes = excluded.child_hashes, "
         f"last_seen_month = excluded.last_seen_month, removed_in_month = NULL"),
         {"m": month}).rowcount
+
+
+def _child_tables_to_replace(conn: sa.Connection, specs: tuple[TableSpec, ...]) -> pl.DataFrame:
+    """``tbl`` (index in ``specs``) and ``id`` for each child table whose rows a written
+    record needs replaced: every table of an added or revived record (or of one without
+    stored per-table fingerprints), only the tables whose fingerprint moved for a changed
+    one."""
+    rows = read_frame(
+        conn, f"SELECT id, kind, stored_child_hashes, child_hashes FROM {_STAGE_CHANGED}",
+        {"id": pl.Int64, "kind": pl.Utf8, "stored": pl.Utf8, "child_hashes": pl.Utf8})
+
+    def digest(column: str, index: int) -> pl.Expr:
+        return pl.col(column).str.slice(16 * (index - 1), 16)
+
+    return pl.concat([
+        rows.filter(~((pl.col("kind") == "c") & (digest("stored", i) == digest("child_hashes", i)))
+                    .fill_null(False))
+        .select(pl.lit(i, dtype=pl.Int32).alias("tbl"), "id")
+        for i in range(1, len(specs))])
 
 
 def _check_shrink(
@@ -480,19 +535,22 @@ def load_month(
             result.seconds = time.perf_counter() - started
             return result
 
-        present = _scalar(conn, f"SELECT COUNT(*) FROM {quote(root.name)} "
-                                "WHERE removed_in_month IS NULL")
-        _check_shrink(entity=entity, month=month, staged=ids.len(), present=present,
-                      max_shrink=max_shrink, allow_shrink=allow_shrink, parsed_dir=parsed_dir,
-                      say=say)
-        result.first_load = not any(_has_rows(conn, s.name) for s in specs)
-        say(f"{what}: {ids.len()} records, {input_rows} rows in {len(specs)} tables; "
-            + ("first load (bulk path)" if result.first_load
-               else f"merging into {present} present records (current month {current})"))
-        if result.first_load:
-            _first_load(conn, month, specs, paths, ranges, counts, say)
-        else:
-            _merge(conn, month, specs, paths, ranges, counts, say, ids)
+        with ThreadPoolExecutor(max_workers=1) as prefetch:
+            # Reading the first chunk overlaps with the checks below and the load's setup.
+            first = prefetch.submit(_read_chunk, paths, specs, *ranges[0], counts.dangling)
+            present = _scalar(conn, f"SELECT COUNT(*) FROM {quote(root.name)} "
+                                    "WHERE removed_in_month IS NULL")
+            _check_shrink(entity=entity, month=month, staged=ids.len(), present=present,
+                          max_shrink=max_shrink, allow_shrink=allow_shrink, parsed_dir=parsed_dir,
+                          say=say)
+            result.first_load = not any(_has_rows(conn, s.name) for s in specs)
+            say(f"{what}: {ids.len()} records, {input_rows} rows in {len(specs)} tables; "
+                + ("first load (bulk path)" if result.first_load
+                   else f"merging into {present} present records (current month {current})"))
+            if result.first_load:
+                _first_load(conn, month, specs, paths, ranges, counts, say, first)
+            else:
+                _merge(conn, month, specs, paths, ranges, counts, say, ids, first)
         result.seconds = time.perf_counter() - started
         record_changes(conn, month=month, entity=entity, counts=counts, historical=False,
                        seconds=result.seconds, run_id=run_id)

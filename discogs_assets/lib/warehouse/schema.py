@@ -23,6 +23,7 @@ table's model file (all TEXT)."""
 STATE_COLUMNS: dict[str, str] = {
     "content_hash": "TEXT",  # stable BLAKE2b-128 of the record (lib/warehouse/hashing.py)
     "fast_hash": "BIGINT",  # cheap fingerprint used only to skip unchanged records quickly
+    "child_hashes": "TEXT",  # per child table fingerprints: only changed child tables are rewritten
     "first_seen_month": "TEXT",
     "last_seen_month": "TEXT",
     "removed_in_month": "TEXT",  # set when the record is absent from that month: a tombstone
