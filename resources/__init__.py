@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from discogs_assets.lib.caches import LML_REFRESH_BATCH_CAP
+from discogs_assets.lib.envvars import env_number
 from resources.caches import CacheRefreshResource
 from resources.dump_source import DumpSourceResource
-from resources.env import env_flag, env_float, env_int, env_or
+from resources.env import env_flag, env_int, env_or
 from resources.gate import IngestionGateResource
 from resources.settings import DEFAULT_DATA_DIR, PipelineSettings
 from resources.warehouse import WarehouseResource
@@ -30,9 +31,9 @@ def build_resources() -> dict[str, Any]:
             base_url=env_or("LML_BASE_URL", ""),
             api_key=env_or("LML_API_KEY", ""),
             batch_size=env_int("LML_REFRESH_BATCH_SIZE", LML_REFRESH_BATCH_CAP),
-            batches_per_minute=env_float("LML_BATCHES_PER_MINUTE", 20),
+            batches_per_minute=env_number("LML_BATCHES_PER_MINUTE", 20),
             concurrency=env_int("LML_CONCURRENCY", 3),
-            batch_timeout_s=env_float("LML_BATCH_TIMEOUT_S", 360),
+            batch_timeout_s=env_number("LML_BATCH_TIMEOUT_S", 360),
             dry_run=env_flag("LML_DRY_RUN"),
         ),
     }

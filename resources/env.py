@@ -29,12 +29,3 @@ def env_int(name: str, default: int) -> Any:
     """``EnvVar.int(name)`` when set (resolved, and checked, by Dagster at run time)."""
     return dg.EnvVar.int(name) if os.environ.get(name) else default
 
-
-def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{name}={value!r} is not a number") from None

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 import sqlalchemy as sa
 
+from ..envvars import env_number
 from ..errors import NonRetryableError
 from .counters import ERROR, OUTCOMES, CacheCounters, Log
 from .identities import load_identities
@@ -48,13 +49,10 @@ class RemoteRefreshUnauthorized(NonRetryableError):
 
 
 def _env_number(env: Mapping[str, str], name: str, default: float, kind: type = int) -> Any:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
     try:
-        return kind(raw)
-    except ValueError:
-        raise RemoteRefreshConfigError(f"{name}={raw!r} is not a {kind.__name__}") from None
+        return env_number(name, default, kind, env)
+    except ValueError as exc:
+        raise RemoteRefreshConfigError(str(exc)) from None
 
 
 @dataclass(frozen=True)
