@@ -91,29 +91,35 @@ def insert_frame(conn: sa.Connection, table: str, df: pl.DataFrame) -> int:
 
 
 def insert_frames(
-    conn: sa.Connection, frames: Sequence[tuple[str, pl.DataFrame]],
+    conn: sa.Connection, tables: Sequence[str], frame_of: Callable[[str], pl.DataFrame],
     after: Callable[[str], None] | None = None,
 ) -> int:
-    """:func:`insert_frame` for each ``(table, df)`` in order, calling ``after(table)`` once a
-    table's rows are in. On PostgreSQL the next table's COPY payload is encoded in a thread
-    while the server takes the current one (polars and the driver release the GIL)."""
+    """:func:`insert_frame` of ``frame_of(table)`` for each table in order (``frame_of`` may
+    block until the table is read), calling ``after(table)`` once a table's rows are in. On
+    PostgreSQL the next table's COPY payload is prepared in a thread while the server takes
+    the current one (polars and the driver release the GIL)."""
     written = 0
     if not is_postgres(conn):
-        for table, df in frames:
-            written += insert_frame(conn, table, df)
+        for table in tables:
+            written += insert_frame(conn, table, frame_of(table))
             if after:
                 after(table)
         return written
+
+    def prepare(table: str) -> tuple[list[str], int, bytes]:
+        df = frame_of(table)
+        return df.columns, df.height, csv_payload(df) if df.height else b""
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         # Only one payload ahead: memory stays at about one table's CSV more than before.
-        ahead = pool.submit(csv_payload, frames[0][1]) if frames else None
-        for index, (table, df) in enumerate(frames):
-            data = ahead.result() if ahead else b""
-            if index + 1 < len(frames):
-                ahead = pool.submit(csv_payload, frames[index + 1][1])
-            if df.height:
-                copy_payload(conn, table, df.columns, data)
-                written += df.height
+        ahead = pool.submit(prepare, tables[0]) if tables else None
+        for index, table in enumerate(tables):
+            columns, height, data = ahead.result() if ahead else ([], 0, b"")
+            if index + 1 < len(tables):
+                ahead = pool.submit(prepare, tables[index + 1])
+            if height:
+                copy_payload(conn, table, columns, data)
+                written += height
             if after:
                 after(table)
     return written

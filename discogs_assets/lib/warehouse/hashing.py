@@ -1,9 +1,8 @@
-"""Content hashes of root records, stable across polars versions and machines.
+"""Record hashes: a stable content hash, per-child-table hashes and a cheap fingerprint.
 
-A record's hash covers its root row and every child row, so an edit anywhere in a release
-(a track title, a credit) changes the release. The canonical text is built with vectorized
-polars string expressions whose output is fully specified (integer to-string, byte lengths,
-concatenation) and hashed with BLAKE2b-128 from the standard library:
+Every row of a record (the root row and each child row) gets a canonical text, built with
+vectorized polars string expressions whose output is fully specified (integer to-string,
+byte lengths, concatenation):
 
     int     := <decimal> ","          | "N" (null)
     bool    := "t" | "f"              | "N"
@@ -11,37 +10,41 @@ concatenation) and hashed with BLAKE2b-128 from the standard library:
     list    := <element count> "[" text*          | "N"
     row     := <table index> ";" then every contract column in contract order
                (child tables leave out the parent key: the record owns them)
-    record  := root row, then child rows ordered by (table index, the table's unique key)
 
 Every token is self-delimiting for a known schema, so the text is injective: no separator or
-escaping can be confused with data. All rows of a chunk are sorted so that each record's text
-is one contiguous slice of a single Arrow buffer; Python then only calls BLAKE2b once per
-record. ``polars.hash_rows`` / ``Expr.hash`` are not used: their output may change between
-releases. A golden test (tests/test_warehouse_hashing.py) pins the hash of a fixed record.
+escaping can be confused with data. Each row's text is hashed with XXH3-128 (``polars-hash``:
+a published algorithm, the same bytes on every machine and release, in Rust, no Python loop).
+Rows of one record are distinct (each text carries its table and unique key), so the record's
+set of rows is identified by the wrapping sum of their hashes:
 
-``fast_hashes`` is a second, much cheaper 64-bit fingerprint (polars ``hash_rows``, combined
-per record by wrapping sums) used only as a pre-filter: a record whose fingerprint equals the
-stored one is taken as unchanged (a false match needs a 64-bit collision), any other record
-gets its stable content hash computed and compared. Since ``hash_rows`` may change between
-polars releases, an upgrade only costs speed for one month (every record takes the slow
-path once and its fingerprint is refreshed); results never depend on it. ``fingerprints`` adds
-``child_hashes``, the same kind of fingerprint per child table, so a changed record's child
-tables whose rows did not change are left alone (a stored value from another polars release
-only means those tables are rewritten).
+* ``content_hash``: the sum (mod 2**128) over all the record's rows, 32 hex digits;
+* ``child_hashes``: per child table in the entity's order, the low 64 bits of the sum over the
+  record's rows in that table (0 when it has none), 16 hex digits each, so a changed record
+  rewrites only the child tables whose rows changed.
+
+A sum needs no sorting, so row order in the input never matters. Hex digits spell the
+little-endian bytes. A golden test (tests/test_warehouse_hashing.py) pins the text and hashes.
+
+``fast_hashes`` is a much cheaper 64-bit fingerprint (polars ``hash_rows``, no text built),
+used only as a pre-filter: a record whose fingerprint equals the stored one is taken as
+unchanged (a false match needs a 64-bit collision); any other record gets its content hash
+computed and compared. ``hash_rows`` may change between polars releases, so an upgrade only
+costs speed for one month (every record takes the content-hash path once and its fingerprint
+is refreshed); results never depend on it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 from collections.abc import Mapping
 
 import polars as pl
+import polars_hash  # noqa: F401  (registers the .nchash expression namespace)
 import pyarrow as pa
 
 from discogs_assets.lib.tables import TableSpec
 
-_DIGEST_BYTES = 16
+_LOW_64 = 2**64
+_GOLDEN_RATIO_64 = 0x9E3779B97F4A7C15
 
 
 def _text(expr: pl.Expr) -> pl.Expr:
@@ -70,92 +73,65 @@ def row_text(spec: TableSpec, table_index: int) -> pl.Expr:
     return pl.concat_str([pl.lit(f"{table_index};"), *parts])
 
 
-def record_rows(frames: Mapping[str, pl.DataFrame], specs: tuple[TableSpec, ...]) -> pl.DataFrame:
-    """Every row's ``id`` (its record) and text, sorted so a record's rows are contiguous."""
-    parts = []
-    for index, spec in enumerate(specs):
-        parts.append(
-            frames[spec.name]
-            .sort(list(spec.unique_key))
-            .select(
-                pl.col(spec.parent_key).alias("id"),
-                pl.lit(index, dtype=pl.UInt8).alias("_table"),
-                pl.int_range(pl.len(), dtype=pl.UInt32).alias("_seq"),
-                row_text(spec, index).alias("_text"),
-            )
+def _row_hashes(frames: Mapping[str, pl.DataFrame], specs: tuple[TableSpec, ...]) -> pl.LazyFrame:
+    """``id`` (the record), ``_table`` and ``_h`` (XXH3-128 of the row's text) of every row."""
+    return pl.concat([
+        frames[spec.name].lazy().select(
+            pl.col(spec.parent_key).alias("id"),
+            pl.lit(index, dtype=pl.UInt8).alias("_table"),
+            row_text(spec, index).nchash.xxh3_128().alias("_h"),
         )
-    # A stable sort on the id alone keeps the concatenation's (table, key) order within a
-    # record, and is much cheaper than sorting on all three columns.
-    return pl.concat(parts).sort("id", maintain_order=True)
+        for index, spec in enumerate(specs)])
 
 
-def content_hashes(
+def record_hashes(
     frames: Mapping[str, pl.DataFrame], specs: tuple[TableSpec, ...]
 ) -> pl.DataFrame:
-    """``id`` and ``content_hash`` (32 hex digits) for every root record in ``frames``."""
-    rows = record_rows(frames, specs)
-    if rows.height == 0:
-        return pl.DataFrame(schema={"id": pl.Int64, "content_hash": pl.Utf8})
-    ids = rows.get_column("id")
-    starts = ids.ne_missing(ids.shift(1)).arg_true()
-    texts = rows.get_column("_text").to_arrow(compat_level=pl.CompatLevel.oldest())
-    if hasattr(texts, "combine_chunks"):
-        texts = texts.combine_chunks()
-    offsets = memoryview(texts.buffers()[1]).cast("q")[texts.offset:]
-    data = memoryview(texts.buffers()[2])
-    bounds = [offsets[i] for i in starts.to_list()]
-    bounds.append(offsets[rows.height])
+    """``id``, ``content_hash`` and ``child_hashes`` for every root record in ``frames``
+    (see module doc)."""
+    ids = frames[specs[0].name].select("id")
+    per_table = _row_hashes(frames, specs).group_by("id", "_table").agg(pl.col("_h").sum())
+    content, children = pl.collect_all([
+        per_table.group_by("id").agg(pl.col("_h").sum()),
+        per_table.filter(pl.col("_table") > 0).select(
+            "id", "_table", (pl.col("_h") % _LOW_64).cast(pl.UInt64).alias("_h")),
+    ])
+    out = ids.join(content, on="id", how="left")
+    out = out.with_columns(content_hash=_hex128(out.get_column("_h"))).drop("_h")
     digests = [
-        hashlib.blake2b(data[a:b], digest_size=_DIGEST_BYTES).hexdigest()
-        for a, b in itertools.pairwise(bounds)
-    ]
-    return pl.DataFrame({"id": ids.gather(starts), "content_hash": digests},
-                        schema={"id": pl.Int64, "content_hash": pl.Utf8})
-
-
-def _record_sums(
-    frames: Mapping[str, pl.DataFrame], specs: tuple[TableSpec, ...]
-) -> pl.DataFrame:
-    """``id``, the root row's ``hash_rows`` and, per child table, the wrapping sum and count of
-    the record's row hashes (0 when it has none)."""
-    root = specs[0]
-    out = frames[root.name].select(pl.col("id"))
-    out = out.with_columns(_h0=frames[root.name].hash_rows())
-    for index, spec in enumerate(specs[1:], start=1):
-        df = frames[spec.name]
-        out = out.join(
-            df.select(pl.col(spec.parent_key).alias("id"), df.hash_rows().alias("_h"))
-            .group_by("id")
-            .agg(pl.col("_h").sum().alias(f"_s{index}"), pl.len().alias(f"_n{index}")),
-            on="id", how="left")
-    return out.fill_null(0)
-
-
-def _fast(sums: pl.DataFrame) -> pl.DataFrame:
-    return pl.DataFrame({"id": sums.get_column("id"),
-                         "fast_hash": sums.drop("id").hash_rows().reinterpret(signed=True)})
+        _hex64(ids.join(children.filter(pl.col("_table") == index), on="id", how="left")
+               .get_column("_h").fill_null(0))
+        for index in range(1, len(specs))]
+    return out.with_columns(child_hashes=pl.concat_str(digests) if digests else pl.lit(""))
 
 
 def fast_hashes(
     frames: Mapping[str, pl.DataFrame], specs: tuple[TableSpec, ...]
 ) -> pl.DataFrame:
-    """``id`` and ``fast_hash`` (Int64): a cheap per-record fingerprint (see module doc)."""
-    return _fast(_record_sums(frames, specs))
+    """``id`` and ``fast_hash`` (Int64): a cheap per-record fingerprint (see module doc), the
+    wrapping sum of the record's ``hash_rows`` values, each times an odd per-table constant."""
+    rows = pl.concat([
+        pl.DataFrame({"id": frames[spec.name].get_column(spec.parent_key),
+                      "_h": frames[spec.name].hash_rows()})
+        .with_columns(pl.col("_h") * pl.lit(_table_mix(index), dtype=pl.UInt64))
+        for index, spec in enumerate(specs)])
+    return rows.group_by("id").agg(pl.col("_h").sum().reinterpret(signed=True).alias("fast_hash"))
 
 
-def fingerprints(
-    frames: Mapping[str, pl.DataFrame], specs: tuple[TableSpec, ...]
-) -> pl.DataFrame:
-    """:func:`fast_hashes` plus ``child_hashes``: one 64-bit fingerprint per child table (16 hex
-    digits each, in the entity's table order) of the record's rows in that table, so a load
-    rewrites only the child tables of a changed record whose rows changed (trusted like
-    ``fast_hash``: a false match needs a 64-bit collision)."""
-    sums = _record_sums(frames, specs)
-    digests = [_hex(sums.select(f"_s{i}", f"_n{i}").hash_rows()) for i in range(1, len(specs))]
-    return _fast(sums).with_columns(
-        child_hashes=pl.concat_str(digests) if digests else pl.lit(""))
+def _table_mix(index: int) -> int:
+    # Odd multipliers (a bijection mod 2**64) keep equal rows of different tables apart.
+    return (_GOLDEN_RATIO_64 * (2 * index + 1)) % _LOW_64
 
 
-def _hex(values: pl.Series) -> pl.Series:
-    """UInt64 values as 16 hex digits each (their bytes viewed as fixed-size binary)."""
-    return pl.Series(pl.from_arrow(values.to_arrow().view(pa.binary(8)))).bin.encode("hex")
+def _hex64(values: pl.Series) -> pl.Series:
+    """UInt64 values as 16 hex digits each (their little-endian bytes)."""
+    return pl.Series(pl.from_arrow(values.cast(pl.UInt64).to_arrow().view(pa.binary(8)))
+                     ).bin.encode("hex")
+
+
+def _hex128(values: pl.Series) -> pl.Series:
+    """UInt128 values as 32 hex digits (little-endian bytes: low half first)."""
+    frame = pl.DataFrame({"v": values})
+    low = frame.select((pl.col("v") % _LOW_64).cast(pl.UInt64)).to_series()
+    high = frame.select((pl.col("v") // _LOW_64).cast(pl.UInt64)).to_series()
+    return pl.select(pl.concat_str(_hex64(low), _hex64(high))).to_series()

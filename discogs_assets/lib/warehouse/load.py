@@ -8,8 +8,9 @@ Two paths, same result:
 * first load (every table of the entity empty): rows go straight into the target tables
   (COPY on PostgreSQL, executemany on SQLite) with the indexes (on PostgreSQL the primary
   keys too) dropped first and rebuilt once per table as soon as its last rows are in, far
-  cheaper than row-by-row upkeep; hashing and the next table's COPY encoding run in threads
-  while the server takes rows and builds indexes.
+  cheaper than row-by-row upkeep. The tables are read one by one, so the first COPY starts
+  while the rest is read; hashing and the next table's COPY encoding run in threads while
+  the server takes rows and builds indexes.
 * merge (steady state): reading and fingerprinting the month (``fast_hash``) starts first, in
   a thread, while the server tombstones absent ids and bumps ``last_seen_month`` and the
   stored fingerprints are fetched (COPY); records whose fingerprint differs from the stored
@@ -30,8 +31,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,7 @@ import sqlalchemy as sa
 
 from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.layout import check_month
-from discogs_assets.lib.tables import TableSpec, tables_for
+from discogs_assets.lib.tables import TableSpec
 from discogs_assets.lib.warehouse.bulk import (
     column_list,
     insert_frame,
@@ -50,30 +52,26 @@ from discogs_assets.lib.warehouse.bulk import (
     read_frame,
 )
 from discogs_assets.lib.warehouse.changes import ChangeCounts, current_month, record_changes
-from discogs_assets.lib.warehouse.engine import execute_literal, is_postgres
-from discogs_assets.lib.warehouse.hashing import content_hashes, fast_hashes, fingerprints
+from discogs_assets.lib.warehouse.engine import is_postgres
+from discogs_assets.lib.warehouse.hashing import fast_hashes, record_hashes
+from discogs_assets.lib.warehouse.indexes import restore_indexes, set_indexes_aside
 from discogs_assets.lib.warehouse.integrity import count_dangling
 from discogs_assets.lib.warehouse.lock import load_transaction
+from discogs_assets.lib.warehouse.month_input import Chunk, MonthInput, ParsedInputError
 from discogs_assets.lib.warehouse.schema import sql_type
 
 DEFAULT_CHUNK_ROWS = 200_000
 """Root records read and hashed at a time (bounds memory; child rows come along)."""
-_ID_MIN, _ID_MAX = -(2**63), 2**63 - 1
 _STAGE_REMOVED, _STAGE_HASH = "stage_removed", "stage_hash"
 _STAGE_CHANGED, _STAGE_ROOT, _STAGE_REPLACE = "stage_changed", "stage_root", "stage_replace"
 _STAGES = (_STAGE_REMOVED, _STAGE_HASH, _STAGE_CHANGED, _STAGE_ROOT, _STAGE_REPLACE)
 
 Log = Callable[[str], None]
-Chunk = Future[dict[str, pl.DataFrame]]
-"""The first chunk's tables, read while the load checks and sets up."""
+__all__ = ["LoadResult", "ParsedInputError", "ShrinkGuardError", "load_month"]
 
 
 class ShrinkGuardError(NonRetryableError):
     """A month's record count is zero or dropped too far against the current state."""
-
-
-class ParsedInputError(NonRetryableError):
-    """The month's Parquet tables are missing, mistyped or hold duplicate record ids."""
 
 
 @dataclass
@@ -111,83 +109,6 @@ def _sayer(log: Any) -> Log:
     return log
 
 
-# -- input ---------------------------------------------------------------------------------
-
-def _input_paths(parsed_dir: Path, specs: tuple[TableSpec, ...]) -> dict[str, Path]:
-    paths: dict[str, Path] = {}
-    for spec in specs:
-        path = parsed_dir / f"{spec.name}.parquet"
-        if not path.is_file():
-            raise ParsedInputError(f"{path}: missing; a month needs every table of {spec.entity}")
-        found = pl.read_parquet_schema(path)
-        if dict(found) != spec.columns:
-            diffs = [
-                f"{c}: expected {spec.columns.get(c)}, found {found.get(c)}"
-                for c in dict.fromkeys([*spec.columns, *found])
-                if spec.columns.get(c) != found.get(c)
-            ]
-            raise ParsedInputError(f"{path}: columns differ from the contract: {'; '.join(diffs)}")
-        paths[spec.name] = path
-    return paths
-
-
-def _root_ids(path: Path) -> pl.Series:
-    ids = pl.read_parquet(path, columns=["id"]).get_column("id").sort()
-    if ids.null_count():
-        raise ParsedInputError(f"{path}: {ids.null_count()} rows have no id")
-    dup = ids.filter(ids.is_duplicated())
-    if dup.len():
-        raise ParsedInputError(f"{path}: duplicate record id {dup[0]} ({dup.n_unique()} ids "
-                               "appear more than once)")
-    return ids
-
-
-def _id_ranges(ids: pl.Series, chunk_rows: int) -> list[tuple[int, int]]:
-    """Closed id ranges of about ``chunk_rows`` records covering every possible id (so child
-    rows whose parent is missing are read too, and counted)."""
-    cuts = ids.gather_every(chunk_rows).to_list()[1:] if ids.len() else []
-    lows = [_ID_MIN, *cuts]
-    highs = [c - 1 for c in cuts] + [_ID_MAX]
-    return list(zip(lows, highs, strict=True))
-
-
-def _read_chunk(
-    paths: dict[str, Path], specs: tuple[TableSpec, ...], lo: int, hi: int,
-    orphans: dict[str, int] | None,
-) -> dict[str, pl.DataFrame]:
-    """Every table's rows whose record id lies in [lo, hi]; child rows without a parent
-    record are dropped (and counted in ``orphans`` when given)."""
-    # One collect_all: polars reads (and checks) the tables in parallel.
-    names = [s.name for s in specs]
-    frames = dict(zip(names, pl.collect_all([
-        pl.scan_parquet(paths[s.name]).filter(pl.col(s.parent_key).is_between(lo, hi))
-        for s in specs]), strict=True))
-    duplicated = pl.collect_all([
-        frames[s.name].lazy().select(pl.struct(s.unique_key).is_duplicated().any())
-        for s in specs[1:]])
-    ids = frames[specs[0].name].get_column("id").implode()
-    for spec, dup_any in zip(specs[1:], duplicated, strict=True):
-        df = frames[spec.name]
-        if dup_any.item():
-            key = list(spec.unique_key)
-            dup = df.select(key).filter(df.select(key).is_duplicated())
-            raise ParsedInputError(
-                f"{paths[spec.name]}: duplicate key ({', '.join(key)}) = {dup.row(0)} "
-                f"({dup.height} rows share a key)")
-        kept = df.filter(pl.col(spec.parent_key).is_in(ids))  # several times a semi-join's speed
-        if orphans is not None and kept.height != df.height:
-            name = f"{spec.name}.{spec.parent_key}"
-            orphans[name] = orphans.get(name, 0) + df.height - kept.height
-        frames[spec.name] = kept
-    return frames
-
-
-def _filter_ids(frames: dict[str, pl.DataFrame], specs: tuple[TableSpec, ...],
-                ids: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    wanted = ids.get_column("id").implode()
-    return {s.name: frames[s.name].filter(pl.col(s.parent_key).is_in(wanted)) for s in specs}
-
-
 # -- SQL helpers ----------------------------------------------------------------------------
 
 def _scalar(conn: sa.Connection, sql: str, **params: Any) -> Any:
@@ -196,50 +117,6 @@ def _scalar(conn: sa.Connection, sql: str, **params: Any) -> Any:
 
 def _has_rows(conn: sa.Connection, table: str) -> bool:
     return _scalar(conn, f"SELECT 1 FROM {quote(table)} LIMIT 1") is not None
-
-
-def _droppable_indexes(conn: sa.Connection, table: str) -> list[tuple[str, str]]:
-    """(drop, restore) statements for the table's indexes that a bulk load can do without:
-    on PostgreSQL the primary key too (rebuilt by one sort instead of row by row); SQLite
-    cannot drop a primary key, so only its secondary indexes."""
-    if not is_postgres(conn):
-        rows = conn.execute(sa.text(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t "
-            "AND sql IS NOT NULL"), {"t": table})
-        return [(f"DROP INDEX {quote(name)}", ddl) for name, ddl in rows]
-    t = quote(table)
-    keys = conn.execute(sa.text(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
-        "CAST(:t AS regclass) AND contype = 'p'"), {"t": table}).all()
-    indexes = conn.execute(sa.text(
-        "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = "
-        "current_schema() AND i.tablename = :t AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
-        "WHERE c.conname = i.indexname AND c.contype IN ('p', 'u'))"), {"t": table}).all()
-    return [(f"ALTER TABLE {t} DROP CONSTRAINT {quote(name)}",
-             f"ALTER TABLE {t} ADD CONSTRAINT {quote(name)} {ddl}") for name, ddl in keys] + [
-        (f"DROP INDEX {quote(name)}", ddl) for name, ddl in indexes]
-
-
-def _set_indexes_aside(conn: sa.Connection, tables: list[str]) -> dict[str, list[str]]:
-    """Drop the tables' indexes for a bulk load; returns each table's restore statements,
-    run inside the same transaction (a failure rolls the drops back too)."""
-    restores: dict[str, list[str]] = {}
-    for table in tables:
-        saved = _droppable_indexes(conn, table)
-        for drop, _ in saved:
-            execute_literal(conn, drop)
-        restores[table] = [restore for _, restore in saved]
-    if is_postgres(conn):
-        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
-    return restores
-
-
-def _restore_indexes(conn: sa.Connection, statements: list[str]) -> float:
-    """Rebuild one table's indexes (definitions from the catalog, verbatim); seconds taken."""
-    started = time.perf_counter()
-    for statement in statements:
-        execute_literal(conn, statement)
-    return time.perf_counter() - started
 
 
 def _stage_type(dtype: pl.DataType, pg: bool) -> str:
@@ -273,118 +150,6 @@ def _drop_stage_tables(conn: sa.Connection) -> None:
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{name}")
 
 
-# -- the two load paths ---------------------------------------------------------------------
-
-def _first_load(
-    conn: sa.Connection, month: str, specs: tuple[TableSpec, ...], paths: dict[str, Path],
-    ranges: list[tuple[int, int]], counts: ChangeCounts, say: Log, first: Chunk,
-) -> None:
-    root = specs[0]
-    restores = _set_indexes_aside(conn, [s.name for s in specs])
-    rebuilding = 0.0
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        for index, (lo, hi) in enumerate(ranges):
-            last = index == len(ranges) - 1
-            frames = first.result() if index == 0 else _read_chunk(paths, specs, lo, hi,
-                                                                   counts.dangling)
-            # Hash in a thread while the child rows stream out: polars and the database
-            # driver release the GIL, so the two overlap on two cores.
-            hashing = pool.submit(_both_hashes, frames, specs)
-
-            def table_done(table: str, last: bool = last) -> None:
-                nonlocal rebuilding
-                if last:  # the table is complete: its index builds overlap client work
-                    rebuilding += _restore_indexes(conn, restores[table])
-
-            counts.rows_written += insert_frames(
-                conn, [(s.name, frames[s.name]) for s in specs[1:]], table_done)
-            rows = frames[root.name].join(hashing.result(), on="id", how="left").with_columns(
-                first_seen_month=pl.lit(month), last_seen_month=pl.lit(month))
-            counts.rows_written += insert_frame(conn, root.name, rows)
-    rebuilding += _restore_indexes(conn, restores[root.name])
-    if rebuilt := sum(map(len, restores.values())):
-        say(f"rebuilt {rebuilt} indexes in {rebuilding:.1f}s")
-    counts.added = counts.staged_rows
-    # No ANALYZE here: autovacuum analyzes the freshly filled tables soon after the commit,
-    # and the next month's diff is a hash join that needs no statistics to be chosen.
-    counts.dangling.update(count_dangling(conn, root.entity))
-
-
-def _both_hashes(frames: dict[str, pl.DataFrame], specs: tuple[TableSpec, ...]) -> pl.DataFrame:
-    return content_hashes(frames, specs).join(fingerprints(frames, specs), on="id")
-
-
-def _merge(
-    conn: sa.Connection, month: str, specs: tuple[TableSpec, ...], paths: dict[str, Path],
-    ranges: list[tuple[int, int]], counts: ChangeCounts, say: Log, ids: pl.Series,
-    first: Chunk,
-) -> None:
-    root = specs[0]
-    r = quote(root.name)
-    pg = is_postgres(conn)
-    present = ids.implode()
-
-    def read_and_fingerprint(index: int) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-        frames = first.result() if index == 0 else _read_chunk(paths, specs, *ranges[index],
-                                                               counts.dangling)
-        return frames, fast_hashes(frames, specs)
-
-    cached: dict[str, pl.DataFrame] | None = None
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # Reading and fingerprinting (client CPU) start first and overlap with the statements
-        # up to the pick of candidates (server CPU), each chunk's with the previous one's.
-        pending = pool.submit(read_and_fingerprint, 0)
-        _create_stage_tables(conn, root)
-        for index, (lo, hi) in enumerate(ranges):
-            stored = _stored_fingerprints(conn, root.name, lo, hi)
-            gone = stored.filter(~pl.col("id").is_in(present)).select("id")
-            if gone.height:  # tombstones
-                insert_frame(conn, _STAGE_REMOVED, gone)
-                counts.removed += conn.execute(sa.text(
-                    f"UPDATE {r} SET removed_in_month = :m WHERE removed_in_month IS NULL "
-                    f"AND id {_in_stage(conn, _STAGE_REMOVED)}"), {"m": month}).rowcount
-                conn.exec_driver_sql(f"DELETE FROM {_STAGE_REMOVED}")
-            # Every record of the range still present is in this month; written ones get the
-            # month again below.
-            conn.execute(sa.text(
-                f"UPDATE {r} SET last_seen_month = :m WHERE id BETWEEN :lo AND :hi "
-                f"AND removed_in_month IS NULL AND last_seen_month <> :m"),
-                {"m": month, "lo": lo, "hi": hi})
-            frames, fast = pending.result()
-            if index + 1 < len(ranges):
-                pending = pool.submit(read_and_fingerprint, index + 1)
-            cached = frames if len(ranges) == 1 else None  # one chunk: no second read
-            # Candidates: new, tombstoned, or a fingerprint that differs from the stored one.
-            # Only these get the (costlier) stable content hash.
-            candidates = fast.join(stored, on=["id", "fast_hash"], how="anti").select("id")
-            if candidates.height:
-                insert_frame(conn, _STAGE_HASH,
-                             _both_hashes(_filter_ids(frames, specs, candidates), specs))
-    counts.rows_written += counts.removed
-    if pg:  # a few thousand candidates: index lookups into the root table, not a scan of it
-        conn.exec_driver_sql(f"ANALYZE {_STAGE_HASH}")
-    conn.exec_driver_sql(
-        f"INSERT INTO {_STAGE_CHANGED} (id, kind, stored_child_hashes, child_hashes) SELECT s.id, "
-        f"CASE WHEN t.id IS NULL THEN 'a' WHEN t.removed_in_month IS NOT NULL THEN 'v' ELSE 'c' "
-        f"END, t.child_hashes, s.child_hashes "
-        f"FROM {_STAGE_HASH} s LEFT JOIN {r} t ON t.id = s.id WHERE t.id IS NULL "
-        f"OR t.removed_in_month IS NOT NULL OR t.content_hash <> s.content_hash")
-    # Same content, new fingerprint (e.g. after a polars upgrade): refresh it, not a change.
-    conn.exec_driver_sql(
-        f"UPDATE {r} SET fast_hash = s.fast_hash, child_hashes = s.child_hashes "
-        f"FROM {_STAGE_HASH} s WHERE s.id = {r}.id "
-        f"AND s.id NOT IN (SELECT id FROM {_STAGE_CHANGED})")
-    kinds = dict(conn.execute(sa.text(
-        f"SELECT kind, COUNT(*) FROM {_STAGE_CHANGED} GROUP BY kind")).all())
-    counts.added, counts.changed, counts.revived = (kinds.get(k, 0) for k in "acv")
-    if kinds:
-        say(f"{counts.staged_rows} records staged: {counts.added} added, {counts.changed} "
-            f"changed, {counts.revived} revived, {counts.removed} removed; writing those")
-        _write_changed(conn, month, specs, paths, ranges, counts, cached)
-    counts.dangling.update(count_dangling(conn, root.entity))
-    _drop_stage_tables(conn)
-
-
 def _in_stage(conn: sa.Connection, stage: str, where: str = "true") -> str:
     """``IN`` the ids of a small staging table, as an index lookup per id: "= ANY(ARRAY(...))"
     gets that plan on PostgreSQL even for tables without statistics yet (a semi-join would
@@ -408,54 +173,192 @@ def _ids_between(conn: sa.Connection, lo: int, hi: int) -> pl.DataFrame:
         {"lo": lo, "hi": hi}).scalars().all(), dtype=pl.Int64)})
 
 
-def _write_changed(
-    conn: sa.Connection, month: str, specs: tuple[TableSpec, ...], paths: dict[str, Path],
-    ranges: list[tuple[int, int]], counts: ChangeCounts,
-    cached: dict[str, pl.DataFrame] | None,
-) -> None:
-    """Replace the child rows of added/changed/revived records, only in the child tables
-    whose rows changed, and upsert their root rows (an upsert, not delete + insert, so
-    runtime columns and first_seen_month survive)."""
-    root = specs[0]
-    r = quote(root.name)
-    replace = _child_tables_to_replace(conn, specs)
-    insert_frame(conn, _STAGE_REPLACE, replace)
-    replaced = {i: replace.filter(pl.col("tbl") == i).select("id") for i in range(1, len(specs))}
-    for index, spec in enumerate(specs[1:], start=1):
-        if replaced[index].height:
-            deleted = conn.execute(sa.text(
-                f"DELETE FROM {quote(spec.name)} WHERE {quote(spec.parent_key)} "
-                f"{_in_stage(conn, _STAGE_REPLACE, 'tbl = :tbl')}"),
-                {"tbl": index}).rowcount
-            counts.rows_written += max(deleted, 0)
-    for lo, hi in ranges:
-        ids = _ids_between(conn, lo, hi)
-        if ids.height == 0:
-            continue
-        frames = cached or _read_chunk(paths, specs, lo, hi, None)
-        insert_frame(conn, _STAGE_ROOT, _filter_ids(frames, specs[:1], ids)[root.name])
+def _filter_ids(frames: dict[str, pl.DataFrame], specs: tuple[TableSpec, ...],
+                ids: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    wanted = ids.get_column("id").implode()
+    return {s.name: frames[s.name].filter(pl.col(s.parent_key).is_in(wanted)) for s in specs}
+
+
+def _all_hashes(frames: dict[str, pl.DataFrame], specs: tuple[TableSpec, ...]) -> pl.DataFrame:
+    return record_hashes(frames, specs).join(fast_hashes(frames, specs), on="id")
+
+
+@contextmanager
+def _worker(name: str) -> Iterator[ThreadPoolExecutor]:
+    """One background thread; on an error, work not started yet is dropped."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# -- the two load paths ---------------------------------------------------------------------
+
+@dataclass
+class _MonthLoad:
+    """One entity's month being applied inside the load transaction."""
+
+    conn: sa.Connection
+    month: str
+    input: MonthInput
+    counts: ChangeCounts
+    say: Log
+    reader: ThreadPoolExecutor
+    """Reads tables (one at a time)."""
+    hasher: ThreadPoolExecutor
+    """Hashes while the server works."""
+
+    @property
+    def specs(self) -> tuple[TableSpec, ...]:
+        return self.input.specs
+
+    def chunk(self, index: int, first: Chunk) -> Chunk:
+        return first if index == 0 else self.input.chunk(index, self.reader,
+                                                        self.counts.dangling)
+
+    def first_load(self, first: Chunk) -> None:
+        conn, specs, counts = self.conn, self.specs, self.counts
+        root = specs[0]
+        restores = set_indexes_aside(conn, [s.name for s in specs])
+        rebuilding = 0.0
+        ranges = self.input.ranges
+        for index in range(len(ranges)):
+            chunk = self.chunk(index, first)
+            last = index == len(ranges) - 1
+            # Hashing waits for the whole chunk; by then the first COPY is under way.
+            hashing = self.hasher.submit(lambda c=chunk: _all_hashes(c.frames(), specs))
+
+            def table_done(table: str, last: bool = last) -> None:
+                nonlocal rebuilding
+                if last:  # the table is complete: its index builds overlap client work
+                    rebuilding += restore_indexes(conn, restores[table])
+
+            counts.rows_written += insert_frames(conn, [s.name for s in specs[1:]],
+                                                 chunk.table, table_done)
+            rows = chunk.table(root.name).join(hashing.result(), on="id", how="left")
+            counts.rows_written += insert_frame(conn, root.name, rows.with_columns(
+                first_seen_month=pl.lit(self.month), last_seen_month=pl.lit(self.month)))
+        rebuilding += restore_indexes(conn, restores[root.name])
+        if rebuilt := sum(map(len, restores.values())):
+            self.say(f"rebuilt {rebuilt} indexes in {rebuilding:.1f}s")
+        counts.added = counts.staged_rows
+        # No ANALYZE here: autovacuum analyzes the freshly filled tables soon after the commit,
+        # and the next month's diff is a hash join that needs no statistics to be chosen.
+        counts.dangling.update(count_dangling(conn, root.entity))
+
+    def merge(self, first: Chunk) -> None:
+        conn, specs, counts, month = self.conn, self.specs, self.counts, self.month
+        root = specs[0]
+        r = quote(root.name)
+        pg = is_postgres(conn)
+        present = self.input.ids.implode()
+        ranges = self.input.ranges
+
+        def read_and_fingerprint(index: int) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+            frames = self.chunk(index, first).frames()
+            return frames, fast_hashes(frames, specs)
+
+        cached: dict[str, pl.DataFrame] | None = None
+        # Reading and fingerprinting (client CPU) start first and overlap with the statements
+        # up to the pick of candidates (server CPU), each chunk's with the previous one's.
+        pending = self.hasher.submit(read_and_fingerprint, 0)
+        _create_stage_tables(conn, root)
+        for index, (lo, hi) in enumerate(ranges):
+            stored = _stored_fingerprints(conn, root.name, lo, hi)
+            gone = stored.filter(~pl.col("id").is_in(present)).select("id")
+            if gone.height:  # tombstones
+                insert_frame(conn, _STAGE_REMOVED, gone)
+                counts.removed += conn.execute(sa.text(
+                    f"UPDATE {r} SET removed_in_month = :m WHERE removed_in_month IS NULL "
+                    f"AND id {_in_stage(conn, _STAGE_REMOVED)}"), {"m": month}).rowcount
+                conn.exec_driver_sql(f"DELETE FROM {_STAGE_REMOVED}")
+            # Every record of the range still present is in this month; written ones get the
+            # month again below.
+            conn.execute(sa.text(
+                f"UPDATE {r} SET last_seen_month = :m WHERE id BETWEEN :lo AND :hi "
+                f"AND removed_in_month IS NULL AND last_seen_month <> :m"),
+                {"m": month, "lo": lo, "hi": hi})
+            frames, fast = pending.result()
+            if index + 1 < len(ranges):
+                pending = self.hasher.submit(read_and_fingerprint, index + 1)
+            cached = frames if len(ranges) == 1 else None  # one chunk: no second read
+            # Candidates: new, tombstoned, or a fingerprint that differs from the stored one.
+            # Only these get the (costlier) stable content hash.
+            candidates = fast.join(stored, on=["id", "fast_hash"], how="anti").select("id")
+            if candidates.height:
+                insert_frame(conn, _STAGE_HASH,
+                             _all_hashes(_filter_ids(frames, specs, candidates), specs))
+        counts.rows_written += counts.removed
+        if pg:  # a few thousand candidates: index lookups into the root table, not a scan of it
+            conn.exec_driver_sql(f"ANALYZE {_STAGE_HASH}")
+        conn.exec_driver_sql(
+            f"INSERT INTO {_STAGE_CHANGED} (id, kind, stored_child_hashes, child_hashes) SELECT "
+            f"s.id, CASE WHEN t.id IS NULL THEN 'a' WHEN t.removed_in_month IS NOT NULL "
+            f"THEN 'v' ELSE 'c' END, t.child_hashes, s.child_hashes "
+            f"FROM {_STAGE_HASH} s LEFT JOIN {r} t ON t.id = s.id WHERE t.id IS NULL "
+            f"OR t.removed_in_month IS NOT NULL OR t.content_hash <> s.content_hash")
+        # Same content, new fingerprint (e.g. after a polars upgrade): refresh it, not a change.
+        conn.exec_driver_sql(
+            f"UPDATE {r} SET fast_hash = s.fast_hash, child_hashes = s.child_hashes "
+            f"FROM {_STAGE_HASH} s WHERE s.id = {r}.id "
+            f"AND s.id NOT IN (SELECT id FROM {_STAGE_CHANGED})")
+        kinds = dict(conn.execute(sa.text(
+            f"SELECT kind, COUNT(*) FROM {_STAGE_CHANGED} GROUP BY kind")).all())
+        counts.added, counts.changed, counts.revived = (kinds.get(k, 0) for k in "acv")
+        if kinds:
+            self.say(f"{counts.staged_rows} records staged: {counts.added} added, "
+                     f"{counts.changed} changed, {counts.revived} revived, {counts.removed} "
+                     "removed; writing those")
+            self._write_changed(cached)
+        counts.dangling.update(count_dangling(conn, root.entity))
+        _drop_stage_tables(conn)
+
+    def _write_changed(self, cached: dict[str, pl.DataFrame] | None) -> None:
+        """Replace the child rows of added/changed/revived records, only in the child tables
+        whose rows changed, and upsert their root rows (an upsert, not delete + insert, so
+        runtime columns and first_seen_month survive)."""
+        conn, specs, counts = self.conn, self.specs, self.counts
+        root = specs[0]
+        r = quote(root.name)
+        replace = _child_tables_to_replace(conn, specs)
+        insert_frame(conn, _STAGE_REPLACE, replace)
+        replaced = {i: replace.filter(pl.col("tbl") == i).select("id")
+                    for i in range(1, len(specs))}
         for index, spec in enumerate(specs[1:], start=1):
-            counts.rows_written += insert_frame(
-                conn, spec.name, _filter_ids(frames, (spec,), replaced[index])[spec.name])
-    data_cols = list(root.columns)
-    selected = ", ".join(f"s.{quote(c)}" for c in data_cols)
-    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in data_cols if c != "id")
-    counts.rows_written += conn.execute(sa.text(
-        f"INSERT INTO {r} ({column_list(data_cols)}, content_hash, fast_hash, child_hashes, "
-        f"first_seen_month, last_seen_month, removed_in_month) SELECT {selected}, "
-        f"h.content_hash, h.fast_hash, h.child_hashes, :m, :m, NULL FROM {_STAGE_ROOT} s "
-        f"JOIN {_STAGE_HASH} h ON h.id = s.id WHERE true ON CONFLICT (id) DO UPDATE SET "
-        f"{updates}, content_hash = excluded.content_hash, fast_hash = excluded.fast_hash, "
-        f"child_hashes = excluded.child_hashes, "
-        f"last_seen_month = excluded.last_seen_month, removed_in_month = NULL"),
-        {"m": month}).rowcount
+            if replaced[index].height:
+                deleted = conn.execute(sa.text(
+                    f"DELETE FROM {quote(spec.name)} WHERE {quote(spec.parent_key)} "
+                    f"{_in_stage(conn, _STAGE_REPLACE, 'tbl = :tbl')}"),
+                    {"tbl": index}).rowcount
+                counts.rows_written += max(deleted, 0)
+        for index, (lo, hi) in enumerate(self.input.ranges):
+            ids = _ids_between(conn, lo, hi)
+            if ids.height == 0:
+                continue
+            frames = cached or self.input.chunk(index, self.reader, None).frames()
+            insert_frame(conn, _STAGE_ROOT, _filter_ids(frames, specs[:1], ids)[root.name])
+            for t, spec in enumerate(specs[1:], start=1):
+                counts.rows_written += insert_frame(
+                    conn, spec.name, _filter_ids(frames, (spec,), replaced[t])[spec.name])
+        data_cols = list(root.columns)
+        selected = ", ".join(f"s.{quote(c)}" for c in data_cols)
+        updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in data_cols if c != "id")
+        counts.rows_written += conn.execute(sa.text(
+            f"INSERT INTO {r} ({column_list(data_cols)}, content_hash, fast_hash, child_hashes, "
+            f"first_seen_month, last_seen_month, removed_in_month) SELECT {selected}, "
+            f"h.content_hash, h.fast_hash, h.child_hashes, :m, :m, NULL FROM {_STAGE_ROOT} s "
+            f"JOIN {_STAGE_HASH} h ON h.id = s.id WHERE true ON CONFLICT (id) DO UPDATE SET "
+            f"{updates}, content_hash = excluded.content_hash, fast_hash = excluded.fast_hash, "
+            f"child_hashes = excluded.child_hashes, "
+            f"last_seen_month = excluded.last_seen_month, removed_in_month = NULL"),
+            {"m": self.month}).rowcount
 
 
 def _child_tables_to_replace(conn: sa.Connection, specs: tuple[TableSpec, ...]) -> pl.DataFrame:
     """``tbl`` (index in ``specs``) and ``id`` for each child table whose rows a written
     record needs replaced: every table of an added or revived record (or of one without
-    stored per-table fingerprints), only the tables whose fingerprint moved for a changed
-    one."""
+    stored per-table hashes), only the tables whose hash moved for a changed one."""
     rows = read_frame(
         conn, f"SELECT id, kind, stored_child_hashes, child_hashes FROM {_STAGE_CHANGED}",
         {"id": pl.Int64, "kind": pl.Utf8, "stored": pl.Utf8, "child_hashes": pl.Utf8})
@@ -509,17 +412,15 @@ def load_month(
     :class:`ShrinkGuardError`, :class:`ParsedInputError` or ``WarehouseBusy``.
     """
     check_month(month)
-    specs = tables_for(entity)
-    root = specs[0]
     say = _sayer(log)
     what = f"warehouse load {entity} {month}"
     started = time.perf_counter()
-    paths = _input_paths(parsed_dir, specs)
-    ids = _root_ids(paths[root.name])
-    ranges = _id_ranges(ids, chunk_rows)
-    input_rows = sum(pl.scan_parquet(p).select(pl.len()).collect().item() for p in paths.values())
-    counts = ChangeCounts(staged_rows=ids.len())
-    result = LoadResult(entity=entity, month=month, staged_rows=ids.len(), input_rows=input_rows)
+    month_input = MonthInput.open(parsed_dir, entity, chunk_rows)
+    records = month_input.ids.len()
+    root = month_input.specs[0]
+    counts = ChangeCounts(staged_rows=records)
+    result = LoadResult(entity=entity, month=month, staged_rows=records,
+                        input_rows=month_input.rows)
 
     with load_transaction(engine, wait_s=lock_wait_s, log=say, what=what) as conn:
         current = current_month(conn, entity)
@@ -528,29 +429,32 @@ def load_month(
             result.message = (
                 f"{what}: historical snapshot only: the warehouse already holds {entity} of "
                 f"{current}, newer than {month}, so the current state was left unchanged "
-                f"(the month's Parquet files stay in place; {ids.len()} records recorded)")
+                f"(the month's Parquet files stay in place; {records} records recorded)")
             record_changes(conn, month=month, entity=entity, counts=ChangeCounts(
-                staged_rows=ids.len()), historical=True, seconds=0.0, run_id=run_id)
+                staged_rows=records), historical=True, seconds=0.0, run_id=run_id)
             say(result.message)
             result.seconds = time.perf_counter() - started
             return result
 
-        with ThreadPoolExecutor(max_workers=1) as prefetch:
+        with _worker("warehouse-read") as reader, _worker("warehouse-hash") as hasher:
             # Reading the first chunk overlaps with the checks below and the load's setup.
-            first = prefetch.submit(_read_chunk, paths, specs, *ranges[0], counts.dangling)
+            first = month_input.chunk(0, reader, counts.dangling)
             present = _scalar(conn, f"SELECT COUNT(*) FROM {quote(root.name)} "
                                     "WHERE removed_in_month IS NULL")
-            _check_shrink(entity=entity, month=month, staged=ids.len(), present=present,
+            _check_shrink(entity=entity, month=month, staged=records, present=present,
                           max_shrink=max_shrink, allow_shrink=allow_shrink, parsed_dir=parsed_dir,
                           say=say)
-            result.first_load = not any(_has_rows(conn, s.name) for s in specs)
-            say(f"{what}: {ids.len()} records, {input_rows} rows in {len(specs)} tables; "
+            result.first_load = not any(_has_rows(conn, s.name) for s in month_input.specs)
+            say(f"{what}: {records} records, {month_input.rows} rows in "
+                f"{len(month_input.specs)} tables; "
                 + ("first load (bulk path)" if result.first_load
                    else f"merging into {present} present records (current month {current})"))
+            load = _MonthLoad(conn=conn, month=month, input=month_input, counts=counts, say=say,
+                              reader=reader, hasher=hasher)
             if result.first_load:
-                _first_load(conn, month, specs, paths, ranges, counts, say, first)
+                load.first_load(first)
             else:
-                _merge(conn, month, specs, paths, ranges, counts, say, ids, first)
+                load.merge(first)
         result.seconds = time.perf_counter() - started
         record_changes(conn, month=month, entity=entity, counts=counts, historical=False,
                        seconds=result.seconds, run_id=run_id)

@@ -1,0 +1,137 @@
+"""A month's Parquet tables as the warehouse load reads them: checked against the contract,
+split into id ranges (bounding memory), and read one table at a time so writing can start
+while the rest is still being read.
+
+Every problem is a :class:`ParsedInputError` naming the file and the record id or key.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from discogs_assets.lib.errors import NonRetryableError
+from discogs_assets.lib.tables import TableSpec, tables_for
+
+_ID_MIN, _ID_MAX = -(2**63), 2**63 - 1
+
+
+class ParsedInputError(NonRetryableError):
+    """The month's Parquet tables are missing, mistyped or hold duplicate record ids."""
+
+
+@dataclass(frozen=True)
+class MonthInput:
+    """One entity's tables of one month, checked (see :meth:`open`)."""
+
+    specs: tuple[TableSpec, ...]
+    paths: dict[str, Path]
+    ids: pl.Series
+    """The root records' ids, sorted, unique."""
+    ranges: list[tuple[int, int]]
+    """Closed id ranges of about ``chunk_rows`` records covering every possible id (so child
+    rows whose parent is missing are read too, and counted)."""
+    rows: int
+    """Rows of every table."""
+
+    @classmethod
+    def open(cls, parsed_dir: Path, entity: str, chunk_rows: int) -> MonthInput:
+        specs = tables_for(entity)
+        paths = {spec.name: _checked_path(parsed_dir, spec) for spec in specs}
+        ids = _root_ids(paths[specs[0].name])
+        cuts = ids.gather_every(chunk_rows).to_list()[1:] if ids.len() else []
+        ranges = list(zip([_ID_MIN, *cuts], [c - 1 for c in cuts] + [_ID_MAX], strict=True))
+        rows = sum(pl.scan_parquet(p).select(pl.len()).collect().item() for p in paths.values())
+        return cls(specs=specs, paths=paths, ids=ids, ranges=ranges, rows=rows)
+
+    def chunk(self, index: int, pool: Executor, orphans: dict[str, int] | None) -> Chunk:
+        """The tables of range ``index``, read in ``pool`` one after another (children in
+        load order, then the root); child rows without a parent record are dropped and
+        counted in ``orphans`` when given."""
+        lo, hi = self.ranges[index]
+        records = self.ids.filter(self.ids.is_between(lo, hi)).implode()
+        order = (*self.specs[1:], self.specs[0])
+        return Chunk({s.name: pool.submit(self._read, s, lo, hi, records, orphans)
+                      for s in order})
+
+    def _read(self, spec: TableSpec, lo: int, hi: int, records: pl.Series,
+              orphans: dict[str, int] | None) -> pl.DataFrame:
+        path = self.paths[spec.name]
+        scan = pl.scan_parquet(path)
+        if (lo, hi) != (_ID_MIN, _ID_MAX):
+            scan = scan.filter(pl.col(spec.parent_key).is_between(lo, hi))
+        df = scan.collect()
+        if spec.is_root:
+            return df
+        _check_unique(df, spec, path)
+        kept = df.filter(pl.col(spec.parent_key).is_in(records))  # faster than a semi-join
+        if orphans is not None and kept.height != df.height:
+            name = f"{spec.name}.{spec.parent_key}"
+            orphans[name] = orphans.get(name, 0) + df.height - kept.height
+        return kept
+
+
+class Chunk:
+    """One id range's tables, each available as soon as it is read."""
+
+    def __init__(self, reads: dict[str, Future[pl.DataFrame]]) -> None:
+        self._reads = reads
+
+    def table(self, name: str) -> pl.DataFrame:
+        return self._reads[name].result()
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        return {name: read.result() for name, read in self._reads.items()}
+
+
+def _checked_path(parsed_dir: Path, spec: TableSpec) -> Path:
+    path = parsed_dir / f"{spec.name}.parquet"
+    if not path.is_file():
+        raise ParsedInputError(f"{path}: missing; a month needs every table of {spec.entity}")
+    found = pl.read_parquet_schema(path)
+    if dict(found) != spec.columns:
+        diffs = [
+            f"{c}: expected {spec.columns.get(c)}, found {found.get(c)}"
+            for c in dict.fromkeys([*spec.columns, *found])
+            if spec.columns.get(c) != found.get(c)
+        ]
+        raise ParsedInputError(f"{path}: columns differ from the contract: {'; '.join(diffs)}")
+    return path
+
+
+def _root_ids(path: Path) -> pl.Series:
+    ids = pl.read_parquet(path, columns=["id"]).get_column("id").sort()
+    if ids.null_count():
+        raise ParsedInputError(f"{path}: {ids.null_count()} rows have no id")
+    dup = ids.filter(ids.is_duplicated())
+    if dup.len():
+        raise ParsedInputError(f"{path}: duplicate record id {dup[0]} ({dup.n_unique()} ids "
+                               "appear more than once)")
+    return ids
+
+
+def _strictly_increasing(key: list[str]) -> pl.Expr:
+    """True when every row's key is greater than the previous row's (lexicographically)."""
+    later: pl.Expr | None = None
+    for name in reversed(key):
+        col, prev = pl.col(name), pl.col(name).shift(1)
+        later = col > prev if later is None else (col > prev) | ((col == prev) & later)
+    assert later is not None
+    return later.slice(1).fill_null(False).all()
+
+
+def _check_unique(df: pl.DataFrame, spec: TableSpec, path: Path) -> None:
+    """Refuse a child table with two rows of one key. The parser writes rows in key order,
+    so a linear scan usually proves uniqueness; only other input is hashed."""
+    key = list(spec.unique_key)
+    if df.height < 2 or df.select(_strictly_increasing(key)).item():
+        return
+    duplicated = df.select(key).is_duplicated()
+    if duplicated.any():
+        dup = df.select(key).filter(duplicated)
+        raise ParsedInputError(
+            f"{path}: duplicate key ({', '.join(key)}) = {dup.row(0)} "
+            f"({dup.height} rows share a key)")
