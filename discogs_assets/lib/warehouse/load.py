@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +43,7 @@ import sqlalchemy as sa
 
 from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.layout import check_month
-from discogs_assets.lib.tables import TableSpec
+from discogs_assets.lib.tables import TABLES_BY_NAME, TableSpec
 from discogs_assets.lib.warehouse.bulk import (
     column_list,
     insert_frame,
@@ -55,7 +55,7 @@ from discogs_assets.lib.warehouse.changes import ChangeCounts, current_month, re
 from discogs_assets.lib.warehouse.engine import is_postgres
 from discogs_assets.lib.warehouse.hashing import fast_hashes, record_hashes
 from discogs_assets.lib.warehouse.indexes import restore_indexes, set_indexes_aside
-from discogs_assets.lib.warehouse.integrity import count_dangling
+from discogs_assets.lib.warehouse.integrity import corrected, count_dangling
 from discogs_assets.lib.warehouse.lock import load_transaction
 from discogs_assets.lib.warehouse.month_input import Chunk, MonthInput, ParsedInputError
 from discogs_assets.lib.warehouse.schema import sql_type
@@ -259,13 +259,26 @@ class _MonthLoad:
             frames = self.chunk(index, first).frames()
             return frames, fast_hashes(frames, specs)
 
+        def candidate_hashes(read: Future[tuple[dict[str, pl.DataFrame], pl.DataFrame]],
+                             stored: pl.DataFrame) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+            # Candidates: new, tombstoned, or a fingerprint that differs from the stored one.
+            # Only these get the (costlier) stable content hash.
+            frames, fast = read.result()
+            candidates = fast.join(stored, on=["id", "fast_hash"], how="anti").select("id")
+            return frames, _all_hashes(_filter_ids(frames, specs, candidates), specs)
+
         cached: dict[str, pl.DataFrame] | None = None
-        # Reading and fingerprinting (client CPU) start first and overlap with the statements
-        # up to the pick of candidates (server CPU), each chunk's with the previous one's.
-        pending = self.hasher.submit(read_and_fingerprint, 0)
+        # Client work (reading, fingerprinting, hashing the candidates) runs in the hasher
+        # thread and overlaps with the statements (server work): each chunk's reading with
+        # the setup and the previous chunk, its candidates' hashing with the tombstones and
+        # the last-seen bump.
+        reading = self.hasher.submit(read_and_fingerprint, 0)
         _create_stage_tables(conn, root)
         for index, (lo, hi) in enumerate(ranges):
             stored = _stored_fingerprints(conn, root.name, lo, hi)
+            hashing = self.hasher.submit(candidate_hashes, reading, stored)
+            if index + 1 < len(ranges):
+                reading = self.hasher.submit(read_and_fingerprint, index + 1)
             gone = stored.filter(~pl.col("id").is_in(present)).select("id")
             if gone.height:  # tombstones
                 insert_frame(conn, _STAGE_REMOVED, gone)
@@ -279,16 +292,13 @@ class _MonthLoad:
                 f"UPDATE {r} SET last_seen_month = :m WHERE id BETWEEN :lo AND :hi "
                 f"AND removed_in_month IS NULL AND last_seen_month <> :m"),
                 {"m": month, "lo": lo, "hi": hi})
-            frames, fast = pending.result()
-            if index + 1 < len(ranges):
-                pending = self.hasher.submit(read_and_fingerprint, index + 1)
+            if index == len(ranges) - 1:
+                # While the client hashes the candidates, the server counts dangling
+                # references in the state; only the rewritten rows are recounted after.
+                dangling = count_dangling(conn, root.entity)
+            frames, hashes = hashing.result()
             cached = frames if len(ranges) == 1 else None  # one chunk: no second read
-            # Candidates: new, tombstoned, or a fingerprint that differs from the stored one.
-            # Only these get the (costlier) stable content hash.
-            candidates = fast.join(stored, on=["id", "fast_hash"], how="anti").select("id")
-            if candidates.height:
-                insert_frame(conn, _STAGE_HASH,
-                             _all_hashes(_filter_ids(frames, specs, candidates), specs))
+            insert_frame(conn, _STAGE_HASH, hashes)
         counts.rows_written += counts.removed
         if pg:  # a few thousand candidates: index lookups into the root table, not a scan of it
             conn.exec_driver_sql(f"ANALYZE {_STAGE_HASH}")
@@ -310,19 +320,30 @@ class _MonthLoad:
             self.say(f"{counts.staged_rows} records staged: {counts.added} added, "
                      f"{counts.changed} changed, {counts.revived} revived, {counts.removed} "
                      "removed; writing those")
-            self._write_changed(cached)
-        counts.dangling.update(count_dangling(conn, root.entity))
+            dangling = self._write_changed(cached, dangling)
+        counts.dangling.update(dangling)
         _drop_stage_tables(conn)
 
-    def _write_changed(self, cached: dict[str, pl.DataFrame] | None) -> None:
+    def _write_changed(self, cached: dict[str, pl.DataFrame] | None,
+                       dangling: dict[str, int]) -> dict[str, int]:
         """Replace the child rows of added/changed/revived records, only in the child tables
         whose rows changed, and upsert their root rows (an upsert, not delete + insert, so
-        runtime columns and first_seen_month survive)."""
+        runtime columns and first_seen_month survive). Returns ``dangling`` (counted before)
+        corrected for the rows written."""
         conn, specs, counts = self.conn, self.specs, self.counts
         root = specs[0]
         r = quote(root.name)
         replace = _child_tables_to_replace(conn, specs)
         insert_frame(conn, _STAGE_REPLACE, replace)
+        table_index = {spec.name: index for index, spec in enumerate(specs)}
+
+        def written(table: str) -> str:
+            if table == root.name:
+                return f"c.id {_in_stage(conn, _STAGE_CHANGED)}"
+            key = quote(TABLES_BY_NAME[table].parent_key)
+            return f"c.{key} {_in_stage(conn, _STAGE_REPLACE, f'tbl = {table_index[table]:d}')}"
+
+        dangling_before_write = count_dangling(conn, root.entity, written)
         replaced = {i: replace.filter(pl.col("tbl") == i).select("id")
                     for i in range(1, len(specs))}
         for index, spec in enumerate(specs[1:], start=1):
@@ -353,6 +374,8 @@ class _MonthLoad:
             f"child_hashes = excluded.child_hashes, "
             f"last_seen_month = excluded.last_seen_month, removed_in_month = NULL"),
             {"m": self.month}).rowcount
+        return corrected(dangling, dangling_before_write,
+                         count_dangling(conn, root.entity, written))
 
 
 def _child_tables_to_replace(conn: sa.Connection, specs: tuple[TableSpec, ...]) -> pl.DataFrame:
