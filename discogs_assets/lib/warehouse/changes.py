@@ -28,11 +28,13 @@ class ChangeCounts:
         return max(0, self.staged_rows - self.added - self.changed - self.revived)
 
 
-def current_month(conn: sa.Connection, entity: str) -> str | None:
-    """The newest month applied (not merely recorded as historical) for ``entity``."""
+def current_month(conn: sa.Connection, entity: str, *, before: str | None = None) -> str | None:
+    """The newest month applied (not merely recorded as historical) for ``entity``, or the
+    newest one earlier than ``before``."""
     return conn.execute(
-        sa.text("SELECT MAX(month) FROM month_changes WHERE entity = :e AND NOT historical"),
-        {"e": entity},
+        sa.text("SELECT MAX(month) FROM month_changes WHERE entity = :e AND NOT historical "
+                "AND month < :before"),
+        {"e": entity, "before": before or "9999-99"},
     ).scalar()
 
 

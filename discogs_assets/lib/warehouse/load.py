@@ -158,11 +158,15 @@ def _in_stage(conn: sa.Connection, stage: str, where: str = "true") -> str:
     return f"= ANY(ARRAY({ids}))" if is_postgres(conn) else f"IN ({ids})"
 
 
-def _stored_fingerprints(conn: sa.Connection, root: str, lo: int, hi: int) -> pl.DataFrame:
-    """``id`` and ``fast_hash`` of the present (not tombstoned) records with ids in [lo, hi]
-    (tombstoned ones and ones without a fingerprint always take the content-hash path)."""
-    return read_frame(conn, f"SELECT id, fast_hash FROM {quote(root)} WHERE id BETWEEN {lo:d} "
-                            f"AND {hi:d} AND removed_in_month IS NULL",
+def _bump_last_seen(conn: sa.Connection, root: str, month: str, lo: int, hi: int
+                    ) -> pl.DataFrame:
+    """Set ``last_seen_month`` to ``month`` on the present (not tombstoned) records with ids
+    in [lo, hi] and return their ``id`` and ``fast_hash``: one scan for both (``month`` is a
+    checked YYYY-MM). Tombstoned records and ones without a fingerprint always take the
+    content-hash path."""
+    return read_frame(conn, f"UPDATE {quote(root)} SET last_seen_month = '{month}' WHERE id "
+                            f"BETWEEN {lo:d} AND {hi:d} AND removed_in_month IS NULL "
+                            "RETURNING id, fast_hash",
                       {"id": pl.Int64, "fast_hash": pl.Int64})
 
 
@@ -181,6 +185,14 @@ def _filter_ids(frames: dict[str, pl.DataFrame], specs: tuple[TableSpec, ...],
 
 def _all_hashes(frames: dict[str, pl.DataFrame], specs: tuple[TableSpec, ...]) -> pl.DataFrame:
     return record_hashes(frames, specs).join(fast_hashes(frames, specs), on="id")
+
+
+def _count_committed(engine: sa.Engine, entity: str) -> dict[str, int]:
+    """Dangling references in the committed state, on a connection of its own. Under the
+    load lock nothing else writes, and a merge changes no referencing column before its
+    writes, so this is the state this load starts from."""
+    with engine.connect() as conn:
+        return count_dangling(conn, entity)
 
 
 @contextmanager
@@ -208,14 +220,17 @@ class _MonthLoad:
     """Reads tables (one at a time)."""
     hasher: ThreadPoolExecutor
     """Hashes while the server works."""
+    dangling_before: Future[dict[str, int]] | None = None
+    """Dangling references in the state before this load writes (a merge on PostgreSQL
+    counts them on a second connection, in parallel: see :func:`_count_committed`)."""
 
     @property
     def specs(self) -> tuple[TableSpec, ...]:
         return self.input.specs
 
-    def chunk(self, index: int, first: Chunk) -> Chunk:
-        return first if index == 0 else self.input.chunk(index, self.reader,
-                                                        self.counts.dangling)
+    def chunk(self, index: int, first: Chunk, *, streamed: bool) -> Chunk:
+        return first if index == 0 else self.input.chunk(
+            index, self.reader, self.counts.dangling, streamed=streamed)
 
     def first_load(self, first: Chunk) -> None:
         conn, specs, counts = self.conn, self.specs, self.counts
@@ -224,28 +239,35 @@ class _MonthLoad:
         rebuilding = 0.0
         ranges = self.input.ranges
         for index in range(len(ranges)):
-            chunk = self.chunk(index, first)
+            chunk = self.chunk(index, first, streamed=True)
             last = index == len(ranges) - 1
-            # Hashing waits for the whole chunk; by then the first COPY is under way.
-            hashing = self.hasher.submit(lambda c=chunk: _all_hashes(c.frames(), specs))
+            # The root rows carry the record hashes, so they go last; hashing waits for the
+            # whole chunk, and by then the first COPY is under way.
+            hashing = self.hasher.submit(self._root_rows, chunk)
+
+            def frame_of(table: str, chunk: Chunk = chunk, hashing: Future = hashing
+                         ) -> pl.DataFrame:
+                return hashing.result() if table == root.name else chunk.table(table)
 
             def table_done(table: str, last: bool = last) -> None:
                 nonlocal rebuilding
                 if last:  # the table is complete: its index builds overlap client work
                     rebuilding += restore_indexes(conn, restores[table])
 
-            counts.rows_written += insert_frames(conn, [s.name for s in specs[1:]],
-                                                 chunk.table, table_done)
-            rows = chunk.table(root.name).join(hashing.result(), on="id", how="left")
-            counts.rows_written += insert_frame(conn, root.name, rows.with_columns(
-                first_seen_month=pl.lit(self.month), last_seen_month=pl.lit(self.month)))
-        rebuilding += restore_indexes(conn, restores[root.name])
+            counts.rows_written += insert_frames(
+                conn, [s.name for s in (*specs[1:], root)], frame_of, table_done)
         if rebuilt := sum(map(len, restores.values())):
             self.say(f"rebuilt {rebuilt} indexes in {rebuilding:.1f}s")
         counts.added = counts.staged_rows
         # No ANALYZE here: autovacuum analyzes the freshly filled tables soon after the commit,
         # and the next month's diff is a hash join that needs no statistics to be chosen.
         counts.dangling.update(count_dangling(conn, root.entity))
+
+    def _root_rows(self, chunk: Chunk) -> pl.DataFrame:
+        root = self.specs[0].name
+        hashes = _all_hashes(chunk.frames(), self.specs)
+        return chunk.table(root).join(hashes, on="id", how="left").with_columns(
+            first_seen_month=pl.lit(self.month), last_seen_month=pl.lit(self.month))
 
     def merge(self, first: Chunk) -> None:
         conn, specs, counts, month = self.conn, self.specs, self.counts, self.month
@@ -256,7 +278,7 @@ class _MonthLoad:
         ranges = self.input.ranges
 
         def read_and_fingerprint(index: int) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-            frames = self.chunk(index, first).frames()
+            frames = self.chunk(index, first, streamed=False).frames()
             return frames, fast_hashes(frames, specs)
 
         def candidate_hashes(read: Future[tuple[dict[str, pl.DataFrame], pl.DataFrame]],
@@ -274,8 +296,11 @@ class _MonthLoad:
         # the last-seen bump.
         reading = self.hasher.submit(read_and_fingerprint, 0)
         _create_stage_tables(conn, root)
+        # Present records were all last seen in the latest month applied before this one
+        # (each load bumps them all), so a record found absent gets that month back.
+        previous = current_month(conn, root.entity, before=month) or month
         for index, (lo, hi) in enumerate(ranges):
-            stored = _stored_fingerprints(conn, root.name, lo, hi)
+            stored = _bump_last_seen(conn, root.name, month, lo, hi)
             hashing = self.hasher.submit(candidate_hashes, reading, stored)
             if index + 1 < len(ranges):
                 reading = self.hasher.submit(read_and_fingerprint, index + 1)
@@ -283,16 +308,11 @@ class _MonthLoad:
             if gone.height:  # tombstones
                 insert_frame(conn, _STAGE_REMOVED, gone)
                 counts.removed += conn.execute(sa.text(
-                    f"UPDATE {r} SET removed_in_month = :m WHERE removed_in_month IS NULL "
-                    f"AND id {_in_stage(conn, _STAGE_REMOVED)}"), {"m": month}).rowcount
+                    f"UPDATE {r} SET removed_in_month = :m, last_seen_month = :previous "
+                    f"WHERE removed_in_month IS NULL AND id {_in_stage(conn, _STAGE_REMOVED)}"),
+                    {"m": month, "previous": previous}).rowcount
                 conn.exec_driver_sql(f"DELETE FROM {_STAGE_REMOVED}")
-            # Every record of the range still present is in this month; written ones get the
-            # month again below.
-            conn.execute(sa.text(
-                f"UPDATE {r} SET last_seen_month = :m WHERE id BETWEEN :lo AND :hi "
-                f"AND removed_in_month IS NULL AND last_seen_month <> :m"),
-                {"m": month, "lo": lo, "hi": hi})
-            if index == len(ranges) - 1:
+            if index == len(ranges) - 1 and self.dangling_before is None:
                 # While the client hashes the candidates, the server counts dangling
                 # references in the state; only the rewritten rows are recounted after.
                 dangling = count_dangling(conn, root.entity)
@@ -300,6 +320,8 @@ class _MonthLoad:
             cached = frames if len(ranges) == 1 else None  # one chunk: no second read
             insert_frame(conn, _STAGE_HASH, hashes)
         counts.rows_written += counts.removed
+        if self.dangling_before is not None:
+            dangling = self.dangling_before.result()
         if pg:  # a few thousand candidates: index lookups into the root table, not a scan of it
             conn.exec_driver_sql(f"ANALYZE {_STAGE_HASH}")
         conn.exec_driver_sql(
@@ -357,7 +379,8 @@ class _MonthLoad:
             ids = _ids_between(conn, lo, hi)
             if ids.height == 0:
                 continue
-            frames = cached or self.input.chunk(index, self.reader, None).frames()
+            frames = cached or self.input.chunk(index, self.reader, None,
+                                                streamed=False).frames()
             insert_frame(conn, _STAGE_ROOT, _filter_ids(frames, specs[:1], ids)[root.name])
             for t, spec in enumerate(specs[1:], start=1):
                 counts.rows_written += insert_frame(
@@ -459,21 +482,26 @@ def load_month(
             result.seconds = time.perf_counter() - started
             return result
 
-        with _worker("warehouse-read") as reader, _worker("warehouse-hash") as hasher:
-            # Reading the first chunk overlaps with the checks below and the load's setup.
-            first = month_input.chunk(0, reader, counts.dangling)
+        with _worker("warehouse-read") as reader, _worker("warehouse-hash") as hasher, \
+                _worker("warehouse-count") as counter:
+            result.first_load = not any(_has_rows(conn, s.name) for s in month_input.specs)
+            # Reading the first chunk overlaps with the checks below and the load's setup; a
+            # first load writes each table as soon as it is read.
+            first = month_input.chunk(0, reader, counts.dangling, streamed=result.first_load)
             present = _scalar(conn, f"SELECT COUNT(*) FROM {quote(root.name)} "
                                     "WHERE removed_in_month IS NULL")
             _check_shrink(entity=entity, month=month, staged=records, present=present,
                           max_shrink=max_shrink, allow_shrink=allow_shrink, parsed_dir=parsed_dir,
                           say=say)
-            result.first_load = not any(_has_rows(conn, s.name) for s in month_input.specs)
+            dangling_before = None
+            if is_postgres(conn) and not result.first_load:
+                dangling_before = counter.submit(_count_committed, engine, entity)
             say(f"{what}: {records} records, {month_input.rows} rows in "
                 f"{len(month_input.specs)} tables; "
                 + ("first load (bulk path)" if result.first_load
                    else f"merging into {present} present records (current month {current})"))
             load = _MonthLoad(conn=conn, month=month, input=month_input, counts=counts, say=say,
-                              reader=reader, hasher=hasher)
+                              reader=reader, hasher=hasher, dangling_before=dangling_before)
             if result.first_load:
                 load.first_load(first)
             else:

@@ -7,7 +7,8 @@ Every problem is a :class:`ParsedInputError` naming the file and the record id o
 
 from __future__ import annotations
 
-from concurrent.futures import Executor, Future
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,26 +48,44 @@ class MonthInput:
         rows = sum(pl.scan_parquet(p).select(pl.len()).collect().item() for p in paths.values())
         return cls(specs=specs, paths=paths, ids=ids, ranges=ranges, rows=rows)
 
-    def chunk(self, index: int, pool: Executor, orphans: dict[str, int] | None) -> Chunk:
-        """The tables of range ``index``, read in ``pool`` one after another (children in
-        load order, then the root); child rows without a parent record are dropped and
-        counted in ``orphans`` when given."""
+    def chunk(self, index: int, pool: Executor, orphans: dict[str, int] | None, *,
+              streamed: bool) -> Chunk:
+        """The tables of range ``index``, read in ``pool``: ``streamed``, one after another
+        (children in load order, then the root), each available as soon as it is read; else
+        all at once (polars reads them in parallel: faster when all are needed together).
+        Child rows without a parent record are dropped and counted in ``orphans`` when
+        given."""
         lo, hi = self.ranges[index]
         records = self.ids.filter(self.ids.is_between(lo, hi)).implode()
-        order = (*self.specs[1:], self.specs[0])
-        return Chunk({s.name: pool.submit(self._read, s, lo, hi, records, orphans)
-                      for s in order})
+        order = [spec.name for spec in (*self.specs[1:], self.specs[0])]
+        if streamed:
+            reads = {s.name: pool.submit(self._read, s, lo, hi, records, orphans)
+                     for s in (*self.specs[1:], self.specs[0])}
+            return Chunk(order, lambda name: reads[name].result())
+        batch = pool.submit(self._read_all, lo, hi, records, orphans)
+        return Chunk(order, lambda name: batch.result()[name])
+
+    def _scan(self, spec: TableSpec, lo: int, hi: int) -> pl.LazyFrame:
+        scan = pl.scan_parquet(self.paths[spec.name])
+        if (lo, hi) != (_ID_MIN, _ID_MAX):
+            scan = scan.filter(pl.col(spec.parent_key).is_between(lo, hi))
+        return scan
 
     def _read(self, spec: TableSpec, lo: int, hi: int, records: pl.Series,
               orphans: dict[str, int] | None) -> pl.DataFrame:
-        path = self.paths[spec.name]
-        scan = pl.scan_parquet(path)
-        if (lo, hi) != (_ID_MIN, _ID_MAX):
-            scan = scan.filter(pl.col(spec.parent_key).is_between(lo, hi))
-        df = scan.collect()
+        return self._checked(spec, self._scan(spec, lo, hi).collect(), records, orphans)
+
+    def _read_all(self, lo: int, hi: int, records: pl.Series,
+                  orphans: dict[str, int] | None) -> dict[str, pl.DataFrame]:
+        frames = pl.collect_all([self._scan(spec, lo, hi) for spec in self.specs])
+        return {spec.name: self._checked(spec, df, records, orphans)
+                for spec, df in zip(self.specs, frames, strict=True)}
+
+    def _checked(self, spec: TableSpec, df: pl.DataFrame, records: pl.Series,
+                 orphans: dict[str, int] | None) -> pl.DataFrame:
         if spec.is_root:
             return df
-        _check_unique(df, spec, path)
+        _check_unique(df, spec, self.paths[spec.name])
         kept = df.filter(pl.col(spec.parent_key).is_in(records))  # faster than a semi-join
         if orphans is not None and kept.height != df.height:
             name = f"{spec.name}.{spec.parent_key}"
@@ -75,16 +94,18 @@ class MonthInput:
 
 
 class Chunk:
-    """One id range's tables, each available as soon as it is read."""
+    """One id range's tables (see :meth:`MonthInput.chunk`)."""
 
-    def __init__(self, reads: dict[str, Future[pl.DataFrame]]) -> None:
-        self._reads = reads
+    def __init__(self, names: list[str], read: Callable[[str], pl.DataFrame]) -> None:
+        self._names = names
+        self._read = read
 
     def table(self, name: str) -> pl.DataFrame:
-        return self._reads[name].result()
+        """The table's rows, once read (blocks until then)."""
+        return self._read(name)
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        return {name: read.result() for name, read in self._reads.items()}
+        return {name: self._read(name) for name in self._names}
 
 
 def _checked_path(parsed_dir: Path, spec: TableSpec) -> Path:
