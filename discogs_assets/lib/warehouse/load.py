@@ -290,6 +290,7 @@ class _MonthLoad:
             return frames, _all_hashes(_filter_ids(frames, specs, candidates), specs)
 
         cached: dict[str, pl.DataFrame] | None = None
+        candidates = 0
         # Client work (reading, fingerprinting, hashing the candidates) runs in the hasher
         # thread and overlaps with the statements (server work): each chunk's reading with
         # the setup and the previous chunk, its candidates' hashing with the tombstones and
@@ -318,7 +319,7 @@ class _MonthLoad:
                 dangling = count_dangling(conn, root.entity)
             frames, hashes = hashing.result()
             cached = frames if len(ranges) == 1 else None  # one chunk: no second read
-            insert_frame(conn, _STAGE_HASH, hashes)
+            candidates += insert_frame(conn, _STAGE_HASH, hashes)
         counts.rows_written += counts.removed
         if self.dangling_before is not None:
             dangling = self.dangling_before.result()
@@ -330,24 +331,28 @@ class _MonthLoad:
             f"THEN 'v' ELSE 'c' END, t.child_hashes, s.child_hashes "
             f"FROM {_STAGE_HASH} s LEFT JOIN {r} t ON t.id = s.id WHERE t.id IS NULL "
             f"OR t.removed_in_month IS NOT NULL OR t.content_hash <> s.content_hash")
-        # Same content, new fingerprint (e.g. after a polars upgrade): refresh it, not a change.
-        conn.exec_driver_sql(
-            f"UPDATE {r} SET fast_hash = s.fast_hash, child_hashes = s.child_hashes "
-            f"FROM {_STAGE_HASH} s WHERE s.id = {r}.id "
-            f"AND s.id NOT IN (SELECT id FROM {_STAGE_CHANGED})")
-        kinds = dict(conn.execute(sa.text(
-            f"SELECT kind, COUNT(*) FROM {_STAGE_CHANGED} GROUP BY kind")).all())
+        changed = read_frame(
+            conn, f"SELECT id, kind, stored_child_hashes, child_hashes FROM {_STAGE_CHANGED}",
+            {"id": pl.Int64, "kind": pl.Utf8, "stored": pl.Utf8, "child_hashes": pl.Utf8})
+        if changed.height < candidates:
+            # Same content, new fingerprint (e.g. after a polars upgrade): refresh it; not a
+            # change.
+            conn.exec_driver_sql(
+                f"UPDATE {r} SET fast_hash = s.fast_hash, child_hashes = s.child_hashes "
+                f"FROM {_STAGE_HASH} s WHERE s.id = {r}.id "
+                f"AND s.id NOT IN (SELECT id FROM {_STAGE_CHANGED})")
+        kinds = dict(changed.get_column("kind").value_counts().iter_rows())
         counts.added, counts.changed, counts.revived = (kinds.get(k, 0) for k in "acv")
-        if kinds:
+        if changed.height:
             self.say(f"{counts.staged_rows} records staged: {counts.added} added, "
                      f"{counts.changed} changed, {counts.revived} revived, {counts.removed} "
                      "removed; writing those")
-            dangling = self._write_changed(cached, dangling)
+            dangling = self._write_changed(cached, dangling, changed)
         counts.dangling.update(dangling)
         _drop_stage_tables(conn)
 
     def _write_changed(self, cached: dict[str, pl.DataFrame] | None,
-                       dangling: dict[str, int]) -> dict[str, int]:
+                       dangling: dict[str, int], changed: pl.DataFrame) -> dict[str, int]:
         """Replace the child rows of added/changed/revived records, only in the child tables
         whose rows changed, and upsert their root rows (an upsert, not delete + insert, so
         runtime columns and first_seen_month survive). Returns ``dangling`` (counted before)
@@ -355,7 +360,7 @@ class _MonthLoad:
         conn, specs, counts = self.conn, self.specs, self.counts
         root = specs[0]
         r = quote(root.name)
-        replace = _child_tables_to_replace(conn, specs)
+        replace = _child_tables_to_replace(changed, len(specs))
         insert_frame(conn, _STAGE_REPLACE, replace)
         table_index = {spec.name: index for index, spec in enumerate(specs)}
 
@@ -401,22 +406,21 @@ class _MonthLoad:
                          count_dangling(conn, root.entity, written))
 
 
-def _child_tables_to_replace(conn: sa.Connection, specs: tuple[TableSpec, ...]) -> pl.DataFrame:
-    """``tbl`` (index in ``specs``) and ``id`` for each child table whose rows a written
-    record needs replaced: every table of an added or revived record (or of one without
-    stored per-table hashes), only the tables whose hash moved for a changed one."""
-    rows = read_frame(
-        conn, f"SELECT id, kind, stored_child_hashes, child_hashes FROM {_STAGE_CHANGED}",
-        {"id": pl.Int64, "kind": pl.Utf8, "stored": pl.Utf8, "child_hashes": pl.Utf8})
+def _child_tables_to_replace(changed: pl.DataFrame, tables: int) -> pl.DataFrame:
+    """``tbl`` (index in the entity's tables) and ``id`` for each child table whose rows a
+    written record needs replaced: every table of an added or revived record (or of one
+    without stored per-table hashes), only the tables whose hash moved for a changed one.
+    ``changed``: ``id``, ``kind``, ``stored`` and ``child_hashes`` of the written records."""
 
     def digest(column: str, index: int) -> pl.Expr:
         return pl.col(column).str.slice(16 * (index - 1), 16)
 
     return pl.concat([
-        rows.filter(~((pl.col("kind") == "c") & (digest("stored", i) == digest("child_hashes", i)))
+        changed.filter(~((pl.col("kind") == "c")
+                         & (digest("stored", i) == digest("child_hashes", i)))
                     .fill_null(False))
         .select(pl.lit(i, dtype=pl.Int32).alias("tbl"), "id")
-        for i in range(1, len(specs))])
+        for i in range(1, tables)])
 
 
 def _check_shrink(
