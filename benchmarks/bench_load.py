@@ -7,9 +7,10 @@ SQLite, against a bare COPY of the same rows measured in the same run.
 Generates a releases month in the contract's shape (about 19 rows per release over all 12
 release tables) and a next month with about 3 % of releases edited, 0.5 % removed and 0.5 %
 added. Each run starts from an empty schema in a scratch PostgreSQL database (created and
-dropped here) and a fresh SQLite file. Reported: medians over runs, input rows (all tables) per
-second, the first-load / bare-COPY ratio (target >= 0.5) and the steady-state speed-up over
-the first load (target >= 5), and peak RSS.
+dropped here) and a fresh SQLite file; each PostgreSQL phase starts after a CHECKPOINT.
+Reported: medians over runs, input rows (all tables) per second, the first-load / bare-COPY
+ratio (target >= 0.5) and the steady-state speed-up over the first load (target >= 5), and
+peak RSS.
 """
 
 from __future__ import annotations

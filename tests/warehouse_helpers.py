@@ -176,20 +176,32 @@ def _child_main() -> None:
     from discogs_assets.lib.warehouse import load, make_engine
 
     url, parsed, month, entity, go_file = sys.argv[1:6]
-    real_insert = load.insert_frame
+    real_insert, real_inserts = load.insert_frame, load.insert_frames
     paused = False
 
-    def pausing_insert(conn: Any, table: str, df: Any) -> int:
+    def pause_once(table: str) -> None:
         nonlocal paused
-        written = real_insert(conn, table, df)
         if not paused and not table.startswith("stage_"):
             paused = True
             print("PAUSED", flush=True)
             while not Path(go_file).exists():
                 time.sleep(0.05)
+
+    def pausing_insert(conn: Any, table: str, df: Any, **kwargs: Any) -> int:
+        written = real_insert(conn, table, df, **kwargs)
+        pause_once(table)
         return written
 
-    load.insert_frame = pausing_insert
+    def pausing_inserts(conn: Any, tables: Any, frame_of: Any, after: Any = None) -> int:
+        def done(table: str) -> None:
+            if after:
+                after(table)
+            pause_once(table)
+
+        return real_inserts(conn, tables, frame_of, done)
+
+    load.insert_frame = pausing_insert  # the merge path
+    load.insert_frames = pausing_inserts  # the first load
     result = load.load_month(make_engine(url), month=month, entity=entity,
                              parsed_dir=Path(parsed), log=lambda m: print(m, flush=True))
     print(f"DONE added={result.added} changed={result.changed} removed={result.removed}",

@@ -11,15 +11,18 @@ Two paths, same result:
   cheaper than row-by-row upkeep. The tables are read one by one, so the first COPY starts
   while the rest is read; hashing and the next table's COPY encoding run in threads while
   the server takes rows and builds indexes.
-* merge (steady state): reading and fingerprinting the month (``fast_hash``) starts first, in
-  a thread, while the server tombstones absent ids and bumps ``last_seen_month`` and the
-  stored fingerprints are fetched (COPY); records whose fingerprint differs from the stored
-  one (or that are new or tombstoned) are the candidates, and only they get the stable content
-  hash, which decides added / changed / revived (staged in temporary tables, never
-  WAL-logged). Only those records' rows are written: root rows upserted so runtime columns and
-  first_seen_month survive; child rows deleted (index lookups) and re-inserted only in the
-  child tables whose per-table fingerprint (``child_hashes``) moved. Root tables keep half of
-  each page free (fillfactor 50) so the ``last_seen_month`` bump stays HOT.
+* merge (steady state): reading and fingerprinting the month (``fast_hash``) start first, in
+  a thread, while the server bumps ``last_seen_month`` of the present records and returns
+  their stored fingerprints in the same scan, and the absent ones are tombstoned (their last
+  month given back). Records whose fingerprint differs from the stored one (or that are new
+  or tombstoned) are the candidates, and only they get the stable content hash, which decides
+  added / changed / revived (staged in temporary tables, never WAL-logged). Only those
+  records' rows are written: root rows upserted so runtime columns and first_seen_month
+  survive; child rows deleted (index lookups) and re-inserted only in the child tables whose
+  per-table hash (``child_hashes``) moved. Root tables keep half of each page free
+  (fillfactor 50) so the ``last_seen_month`` bump stays HOT. Dangling references are counted
+  in the state before the writes (on PostgreSQL on a second connection, in parallel) and
+  recounted only for the rewritten rows.
 
 Monotonic: a month older than the entity's current month is recorded as historical in
 ``month_changes`` and changes nothing else. Shrink guard: a month whose record count is zero

@@ -21,7 +21,7 @@ them, so they survive reloads, edits, tombstoning and revival. Add new ones here
 table's model file (all TEXT)."""
 
 STATE_COLUMNS: dict[str, str] = {
-    "content_hash": "TEXT",  # stable BLAKE2b-128 of the record (lib/warehouse/hashing.py)
+    "content_hash": "TEXT",  # stable XXH3-128 sum over the record's rows (lib/warehouse/hashing.py)
     "fast_hash": "BIGINT",  # cheap fingerprint used only to skip unchanged records quickly
     "child_hashes": "TEXT",  # per child table fingerprints: only changed child tables are rewritten
     "first_seen_month": "TEXT",
