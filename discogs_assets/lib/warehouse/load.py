@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -272,7 +273,9 @@ class _MonthLoad:
         return chunk.table(root).join(hashes, on="id", how="left").with_columns(
             first_seen_month=pl.lit(self.month), last_seen_month=pl.lit(self.month))
 
-    def merge(self, first: Chunk) -> None:
+    def merge(self, first: Chunk, check_shrink: Callable[..., None]) -> None:
+        """``check_shrink(present=n)`` runs once the present records are counted (by the
+        last-seen bump, which a refusal rolls back with everything else)."""
         conn, specs, counts, month = self.conn, self.specs, self.counts, self.month
         root = specs[0]
         r = quote(root.name)
@@ -303,8 +306,10 @@ class _MonthLoad:
         # Present records were all last seen in the latest month applied before this one
         # (each load bumps them all), so a record found absent gets that month back.
         previous = current_month(conn, root.entity, before=month) or month
+        present_count = 0
         for index, (lo, hi) in enumerate(ranges):
             stored = _bump_last_seen(conn, root.name, month, lo, hi)
+            present_count += stored.height
             hashing = self.hasher.submit(candidate_hashes, reading, stored)
             if index + 1 < len(ranges):
                 reading = self.hasher.submit(read_and_fingerprint, index + 1)
@@ -323,6 +328,7 @@ class _MonthLoad:
             frames, hashes = hashing.result()
             cached = frames if len(ranges) == 1 else None  # one chunk: no second read
             candidates += insert_frame(conn, _STAGE_HASH, hashes)
+        check_shrink(present=present_count)
         counts.rows_written += counts.removed
         if self.dangling_before is not None:
             dangling = self.dangling_before.result()
@@ -470,7 +476,6 @@ def load_month(
     started = time.perf_counter()
     month_input = MonthInput.open(parsed_dir, entity, chunk_rows)
     records = month_input.ids.len()
-    root = month_input.specs[0]
     counts = ChangeCounts(staged_rows=records)
     result = LoadResult(entity=entity, month=month, staged_rows=records,
                         input_rows=month_input.rows)
@@ -495,24 +500,23 @@ def load_month(
             # Reading the first chunk overlaps with the checks below and the load's setup; a
             # first load writes each table as soon as it is read.
             first = month_input.chunk(0, reader, counts.dangling, streamed=result.first_load)
-            present = _scalar(conn, f"SELECT COUNT(*) FROM {quote(root.name)} "
-                                    "WHERE removed_in_month IS NULL")
-            _check_shrink(entity=entity, month=month, staged=records, present=present,
-                          max_shrink=max_shrink, allow_shrink=allow_shrink, parsed_dir=parsed_dir,
-                          say=say)
+            check_shrink = partial(_check_shrink, entity=entity, month=month, staged=records,
+                                   max_shrink=max_shrink, allow_shrink=allow_shrink,
+                                   parsed_dir=parsed_dir, say=say)
             dangling_before = None
             if is_postgres(conn) and not result.first_load:
                 dangling_before = counter.submit(_count_committed, engine, entity)
             say(f"{what}: {records} records, {month_input.rows} rows in "
                 f"{len(month_input.specs)} tables; "
                 + ("first load (bulk path)" if result.first_load
-                   else f"merging into {present} present records (current month {current})"))
+                   else f"merging (current month {current})"))
             load = _MonthLoad(conn=conn, month=month, input=month_input, counts=counts, say=say,
                               reader=reader, hasher=hasher, dangling_before=dangling_before)
             if result.first_load:
+                check_shrink(present=0)
                 load.first_load(first)
             else:
-                load.merge(first)
+                load.merge(first, check_shrink)
         result.seconds = time.perf_counter() - started
         record_changes(conn, month=month, entity=entity, counts=counts, historical=False,
                        seconds=result.seconds, run_id=run_id)
