@@ -374,3 +374,35 @@ def test_dangling_counts_after_merges_equal_a_full_recount(engine: sa.Engine,
     assert {"release.master_id", "release_label.label_id", "release_artist.artist_id",
             "release_artist.unlinked"} <= seen
     assert any(removed for removed, _ in changes) and any(revived for _, revived in changes)
+
+
+def test_rows_hashed_by_another_scheme_are_refused(engine: sa.Engine, tmp_path: Path) -> None:
+    from discogs_assets.lib.warehouse.hash_scheme import HashSchemeError
+    from discogs_assets.lib.warehouse.hashing import HASH_SCHEME
+
+    write_month(tmp_path, "2026-01", base_month())
+    write_month(tmp_path, "2026-02", next_month(base_month()))
+    load_all(engine, tmp_path, "2026-01")
+    assert rows(engine, "SELECT entity, scheme FROM hash_schemes ORDER BY entity") == [
+        (e, HASH_SCHEME) for e in sorted(("labels", "artists", "masters", "releases"))]
+    releases = tmp_path / "2026-02" / "releases"
+
+    with engine.begin() as conn:  # a warehouse loaded before schemes were recorded
+        conn.execute(sa.text("DELETE FROM hash_schemes WHERE entity = 'releases'"))
+    before = snapshot(engine)
+    with pytest.raises(HashSchemeError, match=r"releases rows were hashed by an older, "
+                                              r"unrecorded scheme.*Empty the releases tables"):
+        load_month(engine, month="2026-02", entity="releases", parsed_dir=releases)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO hash_schemes (entity, scheme) "
+                             "VALUES ('releases', 'blake2b/0')"))
+    with pytest.raises(HashSchemeError, match="'blake2b/0'"):
+        load_month(engine, month="2026-02", entity="releases", parsed_dir=releases)
+    assert snapshot(engine) == before
+
+    with engine.begin() as conn:  # what the message says to do
+        for name, spec in TABLES_BY_NAME.items():
+            if spec.entity == "releases":
+                conn.execute(sa.text(f'DELETE FROM "{name}"'))
+        conn.execute(sa.text("DELETE FROM hash_schemes WHERE entity = 'releases'"))
+    assert load_month(engine, month="2026-02", entity="releases", parsed_dir=releases).first_load

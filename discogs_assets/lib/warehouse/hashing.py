@@ -43,6 +43,8 @@ import pyarrow as pa
 
 from discogs_assets.lib.tables import TableSpec
 
+HASH_SCHEME = "xxh3-128-row-sum/1"
+"""Names the definition above; change it with the definition (warehouses record it)."""
 _LOW_64 = 2**64
 _GOLDEN_RATIO_64 = 0x9E3779B97F4A7C15
 

@@ -57,6 +57,7 @@ from discogs_assets.lib.warehouse.bulk import (
 )
 from discogs_assets.lib.warehouse.changes import ChangeCounts, current_month, record_changes
 from discogs_assets.lib.warehouse.engine import is_postgres
+from discogs_assets.lib.warehouse.hash_scheme import check_hash_scheme
 from discogs_assets.lib.warehouse.hashing import fast_hashes, record_hashes
 from discogs_assets.lib.warehouse.indexes import restore_indexes, set_indexes_aside
 from discogs_assets.lib.warehouse.integrity import corrected, count_dangling
@@ -468,7 +469,8 @@ def load_month(
     """Apply month ``month`` of ``entity`` from ``parsed_dir/<table>.parquet`` (see module doc).
 
     ``log`` is a callable taking a string or a logger (``.info`` is used). Raises
-    :class:`ShrinkGuardError`, :class:`ParsedInputError` or ``WarehouseBusy``.
+    :class:`ShrinkGuardError`, :class:`ParsedInputError`, ``HashSchemeError`` or
+    ``WarehouseBusy``.
     """
     check_month(month)
     say = _sayer(log)
@@ -497,6 +499,7 @@ def load_month(
         with _worker("warehouse-read") as reader, _worker("warehouse-hash") as hasher, \
                 _worker("warehouse-count") as counter:
             result.first_load = not any(_has_rows(conn, s.name) for s in month_input.specs)
+            check_hash_scheme(conn, entity, has_rows=not result.first_load)
             # Reading the first chunk overlaps with the checks below and the load's setup; a
             # first load writes each table as soon as it is read.
             first = month_input.chunk(0, reader, counts.dangling, streamed=result.first_load)
