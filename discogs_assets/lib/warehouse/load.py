@@ -21,8 +21,8 @@ Two paths, same result:
   survive; child rows deleted (index lookups) and re-inserted only in the child tables whose
   per-table hash (``child_hashes``) moved. Root tables keep half of each page free
   (fillfactor 50) so the ``last_seen_month`` bump stays HOT. Dangling references are counted
-  in the state before the writes (on PostgreSQL on a second connection, in parallel) and
-  recounted only for the rewritten rows.
+  in the state before the writes, while the client hashes, and recounted only for the
+  rewritten rows.
 
 Monotonic: a month older than the entity's current month is recorded as historical in
 ``month_changes`` and changes nothing else. Shrink guard: a month whose record count is zero
@@ -192,14 +192,6 @@ def _all_hashes(frames: dict[str, pl.DataFrame], specs: tuple[TableSpec, ...]) -
     return record_hashes(frames, specs).join(fast_hashes(frames, specs), on="id")
 
 
-def _count_committed(engine: sa.Engine, entity: str) -> dict[str, int]:
-    """Dangling references in the committed state, on a connection of its own. Under the
-    load lock nothing else writes, and a merge changes no referencing column before its
-    writes, so this is the state this load starts from."""
-    with engine.connect() as conn:
-        return count_dangling(conn, entity)
-
-
 @contextmanager
 def _worker(name: str) -> Iterator[ThreadPoolExecutor]:
     """One background thread; on an error, work not started yet is dropped."""
@@ -225,9 +217,6 @@ class _MonthLoad:
     """Reads tables (one at a time)."""
     hasher: ThreadPoolExecutor
     """Hashes while the server works."""
-    dangling_before: Future[dict[str, int]] | None = None
-    """Dangling references in the state before this load writes (a merge on PostgreSQL
-    counts them on a second connection, in parallel: see :func:`_count_committed`)."""
 
     @property
     def specs(self) -> tuple[TableSpec, ...]:
@@ -322,17 +311,17 @@ class _MonthLoad:
                     f"WHERE removed_in_month IS NULL AND id {_in_stage(conn, _STAGE_REMOVED)}"),
                     {"m": month, "previous": previous}).rowcount
                 conn.exec_driver_sql(f"DELETE FROM {_STAGE_REMOVED}")
-            if index == len(ranges) - 1 and self.dangling_before is None:
+            if index == len(ranges) - 1:
                 # While the client hashes the candidates, the server counts dangling
                 # references in the state; only the rewritten rows are recounted after.
+                # (On a second connection in parallel it was slower: on two cores it competes
+                # with the bump, and its scans must check the bump's in-progress rows.)
                 dangling = count_dangling(conn, root.entity)
             frames, hashes = hashing.result()
             cached = frames if len(ranges) == 1 else None  # one chunk: no second read
             candidates += insert_frame(conn, _STAGE_HASH, hashes)
         check_shrink(present=present_count)
         counts.rows_written += counts.removed
-        if self.dangling_before is not None:
-            dangling = self.dangling_before.result()
         if pg:  # a few thousand candidates: index lookups into the root table, not a scan of it
             conn.exec_driver_sql(f"ANALYZE {_STAGE_HASH}")
         conn.exec_driver_sql(
@@ -496,8 +485,7 @@ def load_month(
             result.seconds = time.perf_counter() - started
             return result
 
-        with _worker("warehouse-read") as reader, _worker("warehouse-hash") as hasher, \
-                _worker("warehouse-count") as counter:
+        with _worker("warehouse-read") as reader, _worker("warehouse-hash") as hasher:
             result.first_load = not any(_has_rows(conn, s.name) for s in month_input.specs)
             check_hash_scheme(conn, entity, has_rows=not result.first_load)
             # Reading the first chunk overlaps with the checks below and the load's setup; a
@@ -506,15 +494,12 @@ def load_month(
             check_shrink = partial(_check_shrink, entity=entity, month=month, staged=records,
                                    max_shrink=max_shrink, allow_shrink=allow_shrink,
                                    parsed_dir=parsed_dir, say=say)
-            dangling_before = None
-            if is_postgres(conn) and not result.first_load:
-                dangling_before = counter.submit(_count_committed, engine, entity)
             say(f"{what}: {records} records, {month_input.rows} rows in "
                 f"{len(month_input.specs)} tables; "
                 + ("first load (bulk path)" if result.first_load
                    else f"merging (current month {current})"))
             load = _MonthLoad(conn=conn, month=month, input=month_input, counts=counts, say=say,
-                              reader=reader, hasher=hasher, dangling_before=dangling_before)
+                              reader=reader, hasher=hasher)
             if result.first_load:
                 check_shrink(present=0)
                 load.first_load(first)
