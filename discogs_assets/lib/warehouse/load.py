@@ -217,10 +217,18 @@ class _MonthLoad:
     """Reads tables (one at a time)."""
     hasher: ThreadPoolExecutor
     """Hashes while the server works."""
+    started: float = field(default_factory=time.perf_counter)
 
     @property
     def specs(self) -> tuple[TableSpec, ...]:
         return self.input.specs
+
+    def progress(self, index: int, done: str) -> None:
+        """One line per chunk of a multi-chunk month: a long load shows how far it is."""
+        total = len(self.input.ranges)
+        if total > 1:
+            self.say(f"chunk {index + 1}/{total} ({(index + 1) / total:.0%}): {done}; "
+                     f"{time.perf_counter() - self.started:.0f}s so far")
 
     def chunk(self, index: int, first: Chunk, *, streamed: bool) -> Chunk:
         return first if index == 0 else self.input.chunk(
@@ -245,11 +253,16 @@ class _MonthLoad:
 
             def table_done(table: str, last: bool = last) -> None:
                 nonlocal rebuilding
-                if last:  # the table is complete: its index builds overlap client work
-                    rebuilding += restore_indexes(conn, restores[table])
+                if last and restores[table]:  # complete: its index builds overlap client work
+                    seconds = restore_indexes(conn, restores[table])
+                    rebuilding += seconds
+                    built = len(restores[table])
+                    self.say(f"{table}: {built} index{'es' if built > 1 else ''} rebuilt in "
+                             f"{seconds:.1f}s")
 
             counts.rows_written += insert_frames(
                 conn, [s.name for s in (*specs[1:], root)], frame_of, table_done)
+            self.progress(index, f"{counts.rows_written:,} rows written")
         if rebuilt := sum(map(len, restores.values())):
             self.say(f"rebuilt {rebuilt} indexes in {rebuilding:.1f}s")
         counts.added = counts.staged_rows
@@ -320,6 +333,8 @@ class _MonthLoad:
             frames, hashes = hashing.result()
             cached = frames if len(ranges) == 1 else None  # one chunk: no second read
             candidates += insert_frame(conn, _STAGE_HASH, hashes)
+            self.progress(index, f"{present_count:,} present records compared, "
+                                 f"{candidates:,} with a new fingerprint")
         check_shrink(present=present_count)
         counts.rows_written += counts.removed
         if pg:  # a few thousand candidates: index lookups into the root table, not a scan of it
