@@ -77,3 +77,14 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def engine(warehouse_url: str) -> Iterator[sa.Engine]:
+    """A migrated, empty warehouse on each dialect (test modules needing more override it)."""
+    from discogs_assets.lib.warehouse import make_engine, run_models
+
+    eng = make_engine(warehouse_url)
+    run_models(eng)
+    yield eng
+    eng.dispose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from warehouse_helpers import base_month, snapshot, write_month
 
@@ -13,14 +12,6 @@ from discogs_assets.lib.tables import tables_for
 from discogs_assets.lib.warehouse import load_month, make_engine, run_models
 
 CHILDREN = [s.name for s in tables_for("releases")[1:]]
-
-
-@pytest.fixture
-def engine(warehouse_url: str) -> sa.Engine:
-    eng = make_engine(warehouse_url)
-    run_models(eng)
-    yield eng
-    eng.dispose()
 
 
 def load(engine: sa.Engine, root: Path, month: str) -> None:

@@ -21,14 +21,6 @@ from discogs_assets.lib.warehouse.changes import read_changes
 from discogs_assets.lib.warehouse.load import ParsedInputError
 
 
-@pytest.fixture
-def engine(warehouse_url: str) -> sa.Engine:
-    eng = make_engine(warehouse_url)
-    run_models(eng)
-    yield eng
-    eng.dispose()
-
-
 def rows(engine: sa.Engine, sql: str, **params: object) -> list[tuple]:
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(sa.text(sql), params)]

@@ -31,10 +31,11 @@ class ChangeCounts:
 def current_month(conn: sa.Connection, entity: str, *, before: str | None = None) -> str | None:
     """The newest month applied (not merely recorded as historical) for ``entity``, or the
     newest one earlier than ``before``."""
+    earlier = " AND month < :before" if before else ""
     return conn.execute(
-        sa.text("SELECT MAX(month) FROM month_changes WHERE entity = :e AND NOT historical "
-                "AND month < :before"),
-        {"e": entity, "before": before or "9999-99"},
+        sa.text(f"SELECT MAX(month) FROM month_changes WHERE entity = :e AND NOT historical"
+                f"{earlier}"),
+        {"e": entity, "before": before},
     ).scalar()
 
 

@@ -116,12 +116,8 @@ def _sayer(log: Any) -> Log:
 
 # -- SQL helpers ----------------------------------------------------------------------------
 
-def _scalar(conn: sa.Connection, sql: str, **params: Any) -> Any:
-    return conn.execute(sa.text(sql), params).scalar()
-
-
 def _has_rows(conn: sa.Connection, table: str) -> bool:
-    return _scalar(conn, f"SELECT 1 FROM {quote(table)} LIMIT 1") is not None
+    return conn.exec_driver_sql(f"SELECT 1 FROM {quote(table)} LIMIT 1").scalar() is not None
 
 
 def _stage_type(dtype: pl.DataType, pg: bool) -> str:
@@ -173,13 +169,6 @@ def _bump_last_seen(conn: sa.Connection, root: str, month: str, lo: int, hi: int
                             f"BETWEEN {lo:d} AND {hi:d} AND removed_in_month IS NULL "
                             "RETURNING id, fast_hash",
                       {"id": pl.Int64, "fast_hash": pl.Int64})
-
-
-def _ids_between(conn: sa.Connection, lo: int, hi: int) -> pl.DataFrame:
-    """The ids in ``stage_changed`` within [lo, hi]."""
-    return pl.DataFrame({"id": pl.Series(conn.execute(sa.text(
-        f"SELECT id FROM {_STAGE_CHANGED} WHERE id BETWEEN :lo AND :hi"),
-        {"lo": lo, "hi": hi}).scalars().all(), dtype=pl.Int64)})
 
 
 def _filter_ids(frames: dict[str, pl.DataFrame], specs: tuple[TableSpec, ...],
@@ -395,7 +384,7 @@ class _MonthLoad:
                     {"tbl": index}).rowcount
                 counts.rows_written += max(deleted, 0)
         for index, (lo, hi) in enumerate(self.input.ranges):
-            ids = _ids_between(conn, lo, hi)
+            ids = changed.filter(pl.col("id").is_between(lo, hi)).select("id")
             if ids.height == 0:
                 continue
             frames = cached or self.input.chunk(index, self.reader, None,
