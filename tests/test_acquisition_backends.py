@@ -36,7 +36,7 @@ def mirror(tmp_path: Path, sample_dumps: Path) -> Mirror:
 
 def download_month(source: DumpSource, dest: Path) -> dict[str, str]:
     dump = source.find_month(SAMPLE_MONTH)
-    sums = parse_checksum(source.fetch_bytes(dump.checksum_file).decode())
+    sums = parse_checksum(source.fetch_bytes(dump.checksum_file))
     results = {
         f.name: source.download(f, dest, expected_sha256=sums[f.name]).sha256
         for kind, f in dump.files.items()

@@ -10,8 +10,10 @@ import re
 import socket
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from discogs_assets.definitions import defs
 from discogs_assets.lib.acquisition import (
     ChecksumMismatch,
     DownloadFailed,
@@ -24,6 +26,7 @@ from discogs_assets.lib.acquisition import (
 )
 from discogs_assets.lib.acquisition.mirror_server import Fault, FaultPlan, MirrorServer
 from discogs_assets.lib.errors import NonRetryableError, RetryableError
+from discogs_assets.lib.warehouse import ProcessingTable, make_engine
 from tests.acquisition_helpers import (
     SAMPLE_DATE,
     SAMPLE_MONTH,
@@ -93,8 +96,8 @@ def test_normal_month_then_rerun_makes_no_download_request(mirror: Mirror, dest:
     ):
         dump = source.find_month(SAMPLE_MONTH)
         assert dump.verified and dump.missing_kinds == ()
-        text = source.fetch_bytes(dump.checksum_file).decode()
-        sums = parse_checksum(text, source_name=dump.checksum_file.name)
+        body = source.fetch_bytes(dump.checksum_file)
+        sums = parse_checksum(body, source_name=dump.checksum_file.name)
         assert sums == mirror.sums
         for kind in ("labels", "artists", "masters", "releases"):
             file = dump.files[kind]
@@ -321,3 +324,31 @@ def test_connection_refused_retries_then_fails_retryable(tmp_path: Path) -> None
         with pytest.raises(TransientDownloadError, match=r"giving up after 2 attempts.*Connect"):
             source.find_month(SAMPLE_MONTH)
         assert source.requests == 2 and len(sleeps.waits) == 1
+
+
+def test_garbled_checksum_fails_the_month_naming_file_and_offset(
+    mirror: Mirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mirror inverts one byte of the CHECKSUM in transit: the discogs_checksum asset fails
+    non-retryably with the file, the offset and the byte, and the month says so."""
+    name = mirror.checksum_name()
+    size = (mirror.folder() / name).stat().st_size
+    plan = FaultPlan(Fault("corrupt", name))
+    url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    with MirrorServer(mirror.root, faults=plan) as server, dg.instance_for_test() as instance:
+        for var, value in (("DISCOGS_DATA_DIR", str(tmp_path / "data")),
+                           ("DISCOGS_DUMPS_URL", server.url), ("DISCOGS_WAREHOUSE_URL", url),
+                           ("DISCOGS_INGESTION_ENABLED", "true")):
+            monkeypatch.setenv(var, value)
+        result = defs().resolve_job_def("discogs_monthly").execute_in_process(
+            partition_key=SAMPLE_MONTH, instance=instance, raise_on_error=False,
+            asset_selection=[dg.AssetKey("discogs_checksum")])
+        paths = [r.path for r in server.requests]
+    assert plan.pending == 0 and not result.success
+    assert len(paths) == 2 and "prefix=" in paths[0] and name in paths[1]  # no retry
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.event_specific_data.error.message
+    assert f"{name} is not text: byte offset {size // 2}" in message, message
+    row = ProcessingTable(make_engine(url)).get(SAMPLE_MONTH)
+    assert str(row["status"]) == "failed" and row["failure_retryable"] is False
+    assert f"{name} is not text" in row["last_error"]

@@ -94,7 +94,7 @@ def test_checksum_one_and_two_spaces_any_order() -> None:
         f"{SHA_B.upper()} discogs_20260101_releases.xml.gz\r\n"
         f"{SHA_A}  discogs_20260101_artists.xml.gz\n\n"
     )
-    sums = parse_checksum(text, source_name="discogs_20260101_CHECKSUM.txt")
+    sums = parse_checksum(text.encode(), source_name="discogs_20260101_CHECKSUM.txt")
     assert sums == {
         "discogs_20260101_releases.xml.gz": SHA_B,  # lower-cased
         "discogs_20260101_artists.xml.gz": SHA_A,
@@ -119,9 +119,43 @@ def test_checksum_one_and_two_spaces_any_order() -> None:
 )
 def test_malformed_checksum_is_rejected_with_the_line(text: str, fragment: str) -> None:
     with pytest.raises(ChecksumError) as err:
-        parse_checksum(text, source_name="discogs_20260101_CHECKSUM.txt")
+        parse_checksum(text.encode(), source_name="discogs_20260101_CHECKSUM.txt")
     assert "discogs_20260101_CHECKSUM.txt" in str(err.value)
     assert fragment in str(err.value)
+
+
+def _flipped(body: bytes, offset: int) -> bytes:
+    """One byte inverted, as a damaged transfer (or the mirror's corrupt fault) delivers it."""
+    return body[:offset] + bytes([body[offset] ^ 0xFF]) + body[offset + 1:]
+
+
+_LINE_1 = f"{SHA_A}  discogs_20260101_labels.xml.gz\n".encode()  # 97 bytes
+_CHECKSUM_BYTES = _LINE_1 + f"{SHA_B}  discogs_20260101_artists.xml.gz\n".encode()  # 195
+
+
+@pytest.mark.parametrize(
+    ("body", "fragments"),
+    [
+        # the 11th hex digit of line 2 inverted: 'a' (0x61) became 0x9e
+        (_flipped(_CHECKSUM_BYTES, 107), ("byte offset 107 (line 2)", "holds 9e",
+                                          "invalid start byte")),
+        # the file saved as UTF-16 (a byte-order mark, then NULs between the characters)
+        (_CHECKSUM_BYTES.decode().encode("utf-16"), ("byte offset 0 (line 1)", "holds ff")),
+        # cut inside a multi-byte character at the end
+        (_CHECKSUM_BYTES + b"\xe2\x82", ("byte offset 195 (line 3)", "holds e2 82",
+                                          "unexpected end of data")),
+    ],
+)
+def test_checksum_that_is_not_text_names_file_offset_and_byte(
+    body: bytes, fragments: tuple[str, ...]
+) -> None:
+    with pytest.raises(ChecksumError) as err:
+        parse_checksum(body, source_name="discogs_20260101_CHECKSUM.txt")
+    message = str(err.value)
+    assert message.startswith("discogs_20260101_CHECKSUM.txt is not text")
+    for fragment in fragments:
+        assert fragment in message, message
+    assert isinstance(err.value, NonRetryableError)
 
 
 def test_sha256_file(tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ def _resolve_month(source: DumpSource, month: str, accept_unverified: bool) -> M
     if checksum is None:
         return MonthManifest(dump, checksum_sha256=None)
     body = source.fetch_bytes(checksum)
-    sums = parse_checksum(body.decode("utf-8"), source_name=checksum.name)
+    sums = parse_checksum(body, source_name=checksum.name)
     for kind in ENTITIES:
         listed = dump.files.get(kind)
         if listed is not None and listed.name not in sums:

@@ -16,8 +16,26 @@ class ChecksumError(NonRetryableError):
     """A CHECKSUM file is malformed, or a file does not match it."""
 
 
-def parse_checksum(text: str, *, source_name: str = "CHECKSUM") -> dict[str, str]:
-    """Return ``{file name: lower-case sha256}``; reject any malformed line, naming it."""
+def _decode(body: bytes, *, source_name: str = "CHECKSUM") -> str:
+    """The CHECKSUM file as text; bytes that are not UTF-8 (garbled in transit, or not a
+    CHECKSUM at all) raise ChecksumError naming the file, the offset and line of the first bad
+    byte, and what was wrong with it."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = body[exc.start:exc.end]
+        line = body.count(b"\n", 0, exc.start) + 1
+        raise ChecksumError(
+            f"{source_name} is not text: byte offset {exc.start} (line {line}) holds "
+            f"{bad.hex(' ')} ({exc.reason} in UTF-8); the file was probably damaged in "
+            "transit: fetch it again"
+        ) from None
+
+
+def parse_checksum(body: bytes, *, source_name: str = "CHECKSUM") -> dict[str, str]:
+    """Return ``{file name: lower-case sha256}`` from the file's bytes; reject bytes that are
+    not text and any malformed line, naming them."""
+    text = _decode(body, source_name=source_name)
     sums: dict[str, str] = {}
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip("\r")
