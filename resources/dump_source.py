@@ -35,13 +35,18 @@ class DumpSourceResource(dg.ConfigurableResource):
     def resolved_url(self) -> str:
         return self.url or os.environ.get(DUMPS_URL_ENV) or PRODUCTION_URL
 
-    def get_source(self, log: logging.Logger | None = None) -> DumpSource:
-        """A fresh DumpSource (close it, or use it as a context manager)."""
+    def get_source(
+        self, log: logging.Logger | None = None, *, max_attempts: int | None = None
+    ) -> DumpSource:
+        """A fresh DumpSource (close it, or use it as a context manager).
+
+        ``max_attempts`` overrides the per-request attempts: 1 for a check that must cost at
+        most one request (the daily schedule's listing)."""
         return DumpSource.from_url(
             self.resolved_url(),
             listing_format=self.listing_format,
             user_agent=self.user_agent,
-            max_attempts=self.max_attempts,
+            max_attempts=max_attempts or self.max_attempts,
             max_retry_after=self.max_retry_after_seconds,
             connect_timeout=self.connect_timeout_seconds,
             stall_timeout=self.stall_timeout_seconds,

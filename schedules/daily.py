@@ -1,4 +1,6 @@
-"""Daily at 02:00 UTC: run the current month's chain until that month is complete.
+"""Daily at 02:00 UTC: run the current month's chain once its dump is published, until the
+month is complete; before publication skip (one listing request), and alert once a day from
+``DISCOGS_DUMP_LATE_DAY`` on.
 
 ``build_schedule_from_partitioned_job`` would give a monthly cron on a monthly partitions
 definition, so this is a plain ``@schedule`` that picks the partition key itself. The current
@@ -12,7 +14,17 @@ import dagster as dg
 from discogs_assets.defs.jobs import MONTHLY_JOB_NAME
 from discogs_assets.lib.gate import GATED_MESSAGE
 from discogs_assets.lib.layout import month_of
-from discogs_assets.lib.orchestration.schedule import current_month_decision, schedule_run_key
+from discogs_assets.lib.orchestration.alerts import Alert
+from discogs_assets.lib.orchestration.schedule import (
+    check_publication,
+    current_month_decision,
+    is_catch_up_tick,
+    needs_listing,
+    schedule_run_key,
+)
+from discogs_assets.lib.orchestration.settings import dump_late_day
+from resources.alerts import send_alert
+from resources.dump_source import DumpSourceResource
 from resources.gate import IngestionGateResource
 from resources.warehouse import WarehouseResource
 from sensors.runs import active_months
@@ -25,25 +37,37 @@ DAILY_CRON = "0 2 * * *"
     cron_schedule=DAILY_CRON,
     execution_timezone="UTC",
     job_name=MONTHLY_JOB_NAME,
-    description="Every day at 02:00 UTC, run the current month's chain until the month is "
-    "complete; skips while feature_discog_ingestion is off.",
+    description="Every day at 02:00 UTC, run the current month's chain once its dump is "
+    "published, until the month is complete (one listing request); alerts when the dump is "
+    "late (DISCOGS_DUMP_LATE_DAY); skips while feature_discog_ingestion is off.",
 )
 def daily_current_month(
     context: dg.ScheduleEvaluationContext,
     gate: IngestionGateResource,
     warehouse: WarehouseResource,
+    dump_source: DumpSourceResource,
 ) -> dg.RunRequest | dg.SkipReason:
     enabled, source = gate.state()
     if not enabled:
         return dg.SkipReason(f"{GATED_MESSAGE} (decided by {source})")
-    scheduled = context.scheduled_execution_time or datetime.now(UTC)
+    now = datetime.now(UTC)
+    scheduled = context.scheduled_execution_time or now
+    if is_catch_up_tick(scheduled, now):
+        return dg.SkipReason(f"missed tick of {scheduled.date().isoformat()} evaluated late: "
+                             "skipped (the newest tick asks the host)")
     month = month_of(scheduled.date())
     row = warehouse.processing().get(month)
-    decision = current_month_decision(
-        scheduled,
-        status=str(row["status"]) if row else None,
-        busy=month in active_months(context.instance),
-    )
+    status = str(row["status"]) if row else None
+    busy = month in active_months(context.instance)
+    listing = None
+    if needs_listing(status=status, busy=busy):
+        with dump_source.get_source(log=context.log, max_attempts=1) as dumps:
+            listing = check_publication(dumps, month)
+    decision = current_month_decision(listing, scheduled.date(), late_day=dump_late_day(),
+                                      status=status, busy=busy)
+    if decision.late:
+        send_alert(Alert(kind="dump_late", level="warning", message=decision.reason,
+                         month=month), context.log)
     if not decision.run:
         return dg.SkipReason(decision.reason)
     context.log.info(decision.reason)

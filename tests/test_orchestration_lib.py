@@ -1,7 +1,7 @@
 """The Dagster-free rules: backoff, run keys and cursors, freshness, retention, alerts, gate
 cancellation, drift, summaries and the schedule's choice."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,16 @@ from discogs_assets.lib.orchestration.retry import (
     parse_delays,
     retry_run_key,
 )
-from discogs_assets.lib.orchestration.schedule import current_month_decision, schedule_run_key
+from discogs_assets.lib.orchestration.schedule import (
+    ListingOutcome,
+    Publication,
+    ScheduleDecision,
+    current_month_decision,
+    is_catch_up_tick,
+    needs_listing,
+    schedule_run_key,
+)
+from discogs_assets.lib.orchestration.settings import dump_late_day
 from discogs_assets.lib.orchestration.summary import months_parsed_by_older, summarize
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -180,10 +189,66 @@ def test_summary_and_parser_versions() -> None:
     assert "failed: 2026-02" in summary.text()
 
 
-def test_schedule_decision_and_run_key() -> None:
+PUBLISHED = ListingOutcome(Publication.PUBLISHED)
+NOT_YET = ListingOutcome(Publication.NOT_PUBLISHED, "no dump published for 2026-04")
+PARTIAL = ListingOutcome(Publication.INCOMPLETE, "dump for 2026-04 is incomplete: CHECKSUM not "
+                         "yet published (dated 20260401)")
+
+
+def _decide(listing: ListingOutcome | None, day: int, *, status: str | None = None,
+            busy: bool = False, late_day: int = 10) -> ScheduleDecision:
+    return current_month_decision(listing, date(2026, 4, day), late_day=late_day,
+                                  status=status, busy=busy)
+
+
+@pytest.mark.parametrize(("listing", "day", "run", "late"), [
+    (PUBLISHED, 1, True, False),
+    (PUBLISHED, 25, True, False),  # published late: just run
+    (NOT_YET, 1, False, False),
+    (NOT_YET, 9, False, False),
+    (NOT_YET, 10, False, True),  # the late day itself
+    (PARTIAL, 9, False, False),
+    (PARTIAL, 28, False, True),  # files without a CHECKSUM are late too
+    (ListingOutcome(Publication.ERROR, "HTTP 429", retry_after=3500.0), 20, False, False),
+])
+def test_schedule_decision_by_publication_and_day(listing: ListingOutcome, day: int, run: bool,
+                                                  late: bool) -> None:
+    decision = _decide(listing, day)
+    assert (decision.month, decision.run, decision.late) == ("2026-04", run, late)
+    if listing.detail:
+        assert listing.detail in decision.reason
+
+
+def test_schedule_decision_reasons_late_day_status_and_busy() -> None:
+    assert _decide(NOT_YET, 12, late_day=15).reason == (
+        "2026-04: no dump published for 2026-04; waiting for Discogs to publish (not late "
+        "before day 15)")
+    assert _decide(NOT_YET, 15, late_day=15).late
+    error = _decide(ListingOutcome(Publication.ERROR, "HTTP 429", retry_after=3500.0), 3)
+    assert "listing failed (HTTP 429); the host asked to wait 3500 s" in error.reason
+    assert _decide(PUBLISHED, 3, status="failed").reason == (
+        "2026-04 is failed and its dump is published: run the chain")
+    # A complete or busy month needs no listing at all, and never alerts.
+    for status, busy, said in (("completed", False, "complete"), ("failed", True, "in progress")):
+        assert not needs_listing(status=status, busy=busy)
+        decision = _decide(None, 20, status=status, busy=busy)
+        assert not decision.run and not decision.late and said in decision.reason
+    assert needs_listing(status=None, busy=False) and needs_listing(status="failed", busy=False)
+    with pytest.raises(ValueError, match="a listing outcome is needed"):
+        _decide(None, 3)
+
+
+def test_schedule_run_key_and_catch_up_ticks() -> None:
     first = datetime(2026, 4, 1, 2, 0, tzinfo=UTC)
-    decision = current_month_decision(first, status=None, busy=False)
-    assert (decision.month, decision.run) == ("2026-04", True)
-    assert not current_month_decision(first, status="completed", busy=False).run
-    assert not current_month_decision(first, status="failed", busy=True).run
     assert schedule_run_key("2026-04", first) == "2026-04:daily:2026-04-01"
+    assert not is_catch_up_tick(first, first + timedelta(hours=23, minutes=59))
+    assert is_catch_up_tick(first, first + timedelta(days=1))  # the next tick is due too
+
+
+def test_dump_late_day_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert dump_late_day() == 10
+    monkeypatch.setenv("DISCOGS_DUMP_LATE_DAY", "5")
+    assert dump_late_day() == 5
+    monkeypatch.setenv("DISCOGS_DUMP_LATE_DAY", "32")
+    with pytest.raises(ValueError, match="DISCOGS_DUMP_LATE_DAY must be a day of the month"):
+        dump_late_day()

@@ -1,4 +1,4 @@
-"""Retry sensor timing and exhaustion, the gate watch, and the daily schedule's ticks."""
+"""Retry sensor timing and exhaustion, and the gate watch."""
 
 import json
 from collections.abc import Iterator
@@ -10,7 +10,6 @@ import pytest
 import time_machine
 
 from discogs_assets.lib.warehouse import ProcessingStatus
-from schedules.daily import daily_current_month
 from sensors.gate_watch import gate_watch_sensor
 from sensors.retry import retry_sensor
 from tests.orchestration_helpers import Env, add_run, make_env
@@ -26,7 +25,7 @@ def env(tmp_path: Path) -> Env:
 
 @pytest.fixture
 def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as inst:  # persistent: schedule contexts need an instance ref
+    with dg.instance_for_test() as inst:
         yield inst
 
 
@@ -148,48 +147,3 @@ def test_gate_off_cancels_queued_runs_and_they_resume_when_on(
     [request] = result.run_requests
     assert request.partition_key == MONTH and ":retry:gate:" in request.run_key
     assert not env.warehouse.processing().get(MONTH)["gate_disabled"]
-
-
-def _schedule_tick(env: Env, instance: dg.DagsterInstance, at: datetime
-                   ) -> dg.RunRequest | dg.SkipReason:
-    with dg.build_schedule_context(instance=instance, scheduled_execution_time=at,
-                                   resources=env.resources()) as context:
-        return daily_current_month(context)
-
-
-def test_schedule_cron_is_daily_0200_utc() -> None:
-    assert daily_current_month.cron_schedule == "0 2 * * *"
-    assert daily_current_month.execution_timezone == "UTC"
-    assert daily_current_month.job_name == "discogs_monthly"
-
-
-def test_schedule_first_day_mid_month_and_complete(env: Env,
-                                                   instance: dg.DagsterInstance) -> None:
-    first_day = datetime(2026, 4, 1, 2, 0, tzinfo=UTC)
-    request = _schedule_tick(env, instance, first_day)
-    assert isinstance(request, dg.RunRequest)
-    assert request.partition_key == "2026-04"  # the current month: end_offset=1 makes it a key
-    assert request.run_key == "2026-04:daily:2026-04-01"
-
-    mid_month = datetime(2026, 4, 15, 2, 0, tzinfo=UTC)
-    env.warehouse.processing().fail("2026-04", error="no dump published for 2026-04",
-                                    retryable=False)
-    request = _schedule_tick(env, instance, mid_month)
-    assert isinstance(request, dg.RunRequest) and request.partition_key == "2026-04"
-    add_run(instance, "2026-04", dg.DagsterRunStatus.STARTED)
-    busy = _schedule_tick(env, instance, mid_month + timedelta(days=1))
-    assert isinstance(busy, dg.SkipReason) and "in progress" in busy.skip_message
-
-    table = env.warehouse.processing()
-    for status in ("downloading", "ready_for_processing", "processing", "completed"):
-        table.transition("2026-05", status)
-    done = _schedule_tick(env, instance, datetime(2026, 5, 20, 2, 0, tzinfo=UTC))
-    assert isinstance(done, dg.SkipReason) and "2026-05 is complete" in done.skip_message
-
-
-def test_schedule_skips_while_gated(tmp_path: Path, instance: dg.DagsterInstance) -> None:
-    env = make_env(tmp_path, gate=False)
-    skip = _schedule_tick(env, instance, datetime(2026, 4, 1, 2, 0, tzinfo=UTC))
-    assert isinstance(skip, dg.SkipReason)
-    assert "Discogs ingestion is gated" in skip.skip_message
-    assert env.warehouse.processing().all() == []

@@ -15,6 +15,7 @@ from discogs_assets.lib.orchestration.retry import (
     BackoffPolicy,
     parse_delays,
 )
+from discogs_assets.lib.orchestration.schedule import DEFAULT_LATE_DAY
 
 
 def new_dump_interval_s() -> int:
@@ -49,3 +50,12 @@ def max_count_drift() -> float:
 def max_missing_key_share() -> float:
     """``DISCOGS_MAX_MISSING_KEY_SHARE`` (default 0.01): records without name/title (a warning)."""
     return env_number("DISCOGS_MAX_MISSING_KEY_SHARE", DEFAULT_MAX_MISSING_SHARE)
+
+
+def dump_late_day() -> int:
+    """``DISCOGS_DUMP_LATE_DAY`` (default 10): from this day of the month an unpublished dump
+    is late and the daily schedule alerts."""
+    day = int(env_number("DISCOGS_DUMP_LATE_DAY", DEFAULT_LATE_DAY, kind=int))
+    if not 1 <= day <= 31:
+        raise ValueError(f"DISCOGS_DUMP_LATE_DAY must be a day of the month (1-31), not {day}")
+    return day
