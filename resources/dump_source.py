@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from urllib.parse import urlsplit
 
 import dagster as dg
 
@@ -34,6 +35,11 @@ class DumpSourceResource(dg.ConfigurableResource):
 
     def resolved_url(self) -> str:
         return self.url or os.environ.get(DUMPS_URL_ENV) or PRODUCTION_URL
+
+    def host(self) -> str:
+        """The dump host a Retry-After applies to (``file`` for a local mirror directory)."""
+        parts = urlsplit(self.resolved_url())
+        return parts.hostname or parts.scheme or "file"
 
     def get_source(self, log: logging.Logger | None = None) -> DumpSource:
         """A fresh DumpSource (close it, or use it as a context manager)."""
