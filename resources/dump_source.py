@@ -31,7 +31,6 @@ class DumpSourceResource(dg.ConfigurableResource):
     stall_timeout_seconds: float = 120.0  # no byte for this long: the stream is stalled
     backoff_base_seconds: float = 2.0
     progress_interval_seconds: float = 10.0
-    accept_unverified: bool = False  # accept a dump without CHECKSUM (size check only)
 
     def resolved_url(self) -> str:
         return self.url or os.environ.get(DUMPS_URL_ENV) or PRODUCTION_URL
@@ -57,15 +56,3 @@ class DumpSourceResource(dg.ConfigurableResource):
             log=log,
         )
 
-
-def download_retry_policy(max_retries: int = 4, delay_seconds: float = 60.0) -> dg.RetryPolicy:
-    """Step-level retries for short waits, on top of the in-step retries of each request.
-
-    Long waits (a Retry-After above the ceiling) fail the run instead, for the retry sensor.
-    """
-    return dg.RetryPolicy(
-        max_retries=max_retries,
-        delay=delay_seconds,
-        backoff=dg.Backoff.EXPONENTIAL,
-        jitter=dg.Jitter.PLUS_MINUS,
-    )

@@ -8,7 +8,6 @@ as failed by this run (a blocking check, a crash outside a step) gets the error 
 import json
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from discogs_assets.lib.gate import GATED_MESSAGE
 from discogs_assets.lib.lifecycle import MonthLifecycle
@@ -16,6 +15,7 @@ from discogs_assets.lib.orchestration.alerts import Alert
 from discogs_assets.lib.orchestration.settings import sensor_tick_s
 from resources.alerts import send_alert
 from resources.warehouse import WarehouseResource
+from sensors.check_history import failed_check_records
 from sensors.runs import run_month
 
 RUN_FAILURE_SENSOR = "discogs_run_failure_alert"
@@ -75,16 +75,12 @@ def run_failure_alert(context: dg.RunFailureSensorContext, warehouse: WarehouseR
 )
 def check_failure_alert(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     last_id = int(context.cursor) if context.cursor else 0
-    storage = context.instance.event_log_storage
     check_keys = sorted(context.repository_def.asset_graph.asset_check_keys,
                         key=lambda k: k.to_user_string())
     newest = last_id
     sent = 0
     for key in check_keys:
-        records = storage.get_asset_check_execution_history(
-            key, limit=HISTORY_PER_CHECK, status={AssetCheckExecutionRecordStatus.FAILED}
-        )
-        for record in sorted(records, key=lambda r: r.id):
+        for record in failed_check_records(context.instance, key, HISTORY_PER_CHECK):
             if record.id <= last_id:
                 continue
             newest = max(newest, record.id)
