@@ -77,20 +77,6 @@ def test_track_titles_get_an_index_without_a_size_limit(pg_url: str) -> None:
     engine.dispose()
 
 
-def test_root_tables_leave_room_for_the_monthly_update(pg_url: str) -> None:
-    """fillfactor 50 keeps the last_seen_month bump HOT; a table made before gets it too."""
-    engine = make_engine(pg_url)
-    run_models(engine, names=["release"])
-    with engine.begin() as conn:  # as created by an older model
-        conn.execute(sa.text("ALTER TABLE release SET (fillfactor = 80)"))
-    run_models(engine, names=["release"])
-    with engine.connect() as conn:
-        options = conn.execute(sa.text(
-            "SELECT reloptions FROM pg_class WHERE relname = 'release'")).scalar_one()
-    assert options == ["fillfactor=50"]
-    engine.dispose()
-
-
 def test_dependency_order_and_contract_coverage() -> None:
     models = list_models()
     names = [m.name for m in models]

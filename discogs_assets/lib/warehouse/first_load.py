@@ -59,7 +59,8 @@ def first_load(load: MonthLoad, first: Chunk) -> None:
 
 
 def _root_rows(load: MonthLoad, chunk: Chunk) -> pl.DataFrame:
-    """The chunk's root rows with their hashes and bookkeeping columns."""
+    """The chunk's root rows with their hashes and first month (``last_seen_month`` stays
+    NULL while a record is present)."""
     hashes = all_hashes(chunk.frames(), load.specs)
     return chunk.table(load.root.name).join(hashes, on="id", how="left").with_columns(
-        first_seen_month=pl.lit(load.month), last_seen_month=pl.lit(load.month))
+        first_seen_month=pl.lit(load.month))

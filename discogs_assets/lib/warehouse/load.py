@@ -59,7 +59,7 @@ class LoadResult:
     input_rows: int = 0
     """Rows of every table of the entity in the month's input."""
     rows_written: int = 0
-    """Rows inserted, updated or tombstoned in all tables (last-seen bumps not counted)."""
+    """Rows inserted, updated, deleted or tombstoned in all tables."""
     seconds: float = 0.0
     historical: bool = False
     first_load: bool = False

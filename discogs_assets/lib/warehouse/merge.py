@@ -1,13 +1,12 @@
 """A steady month (the entity already has rows): only what changed is written.
 
 1. Compare, chunk by chunk: reading and fingerprinting the month (``fast_hash``) run in a
-   thread while the server bumps ``last_seen_month`` of the present records and returns their
-   stored fingerprints in the same scan; the absent ones are tombstoned (their last month
-   given back). Records whose fingerprint differs from the stored one (or that are new or
-   tombstoned) are the candidates, and only they get the stable content hash, staged in a
-   temporary table. Root tables keep half of each page free (fillfactor 50) so the bump stays
-   HOT. Dangling references are counted in the state before the writes, while the client
-   hashes.
+   thread while the server returns the stored fingerprints of the present records (a read:
+   an unchanged record's row is never written, its "last seen" is the entity's current
+   month); the absent ones are tombstoned with the month they were last seen in. Records
+   whose fingerprint differs from the stored one (or that are new or tombstoned) are the
+   candidates, and only they get the stable content hash, staged in a temporary table.
+   Dangling references are counted in the state before the writes, while the client hashes.
 2. Shrink guard, on the present count the comparison found.
 3. Classify: the candidates' content hashes decide added / changed / revived (a candidate
    with the same content only gets its new fingerprint).
@@ -66,15 +65,11 @@ def merge(load: MonthLoad, first: Chunk, check_shrink: Callable[..., None]) -> N
     drop_stage_tables(conn)
 
 
-def _bump_last_seen(conn: sa.Connection, root: str, month: str, lo: int, hi: int
-                    ) -> pl.DataFrame:
-    """Set ``last_seen_month`` to ``month`` on the present (not tombstoned) records with ids
-    in [lo, hi] and return their ``id`` and ``fast_hash``: one scan for both (``month`` is a
-    checked YYYY-MM). Tombstoned records and ones without a fingerprint always take the
-    content-hash path."""
-    return read_frame(conn, f"UPDATE {quote(root)} SET last_seen_month = '{month}' WHERE id "
-                            f"BETWEEN {lo:d} AND {hi:d} AND removed_in_month IS NULL "
-                            "RETURNING id, fast_hash",
+def _stored_fingerprints(conn: sa.Connection, root: str, lo: int, hi: int) -> pl.DataFrame:
+    """``id`` and ``fast_hash`` of the present (not tombstoned) records with ids in [lo, hi].
+    Tombstoned records and ones without a fingerprint always take the content-hash path."""
+    return read_frame(conn, f"SELECT id, fast_hash FROM {quote(root)} WHERE id BETWEEN {lo:d} "
+                            f"AND {hi:d} AND removed_in_month IS NULL",
                       {"id": pl.Int64, "fast_hash": pl.Int64})
 
 
@@ -102,16 +97,17 @@ def _compare(load: MonthLoad, first: Chunk
 
     # Client work (reading, fingerprinting, hashing the candidates) runs in the hasher thread
     # and overlaps with the statements (server work): each chunk's reading with the setup and
-    # the previous chunk, its candidates' hashing with the tombstones and the last-seen bump.
+    # the previous chunk, its candidates' hashing with the next chunk's fingerprints and the
+    # tombstones.
     reading = load.hasher.submit(read_and_fingerprint, 0)
-    # Present records were all last seen in the latest month applied before this one (each
-    # load bumps them all), so a record found absent gets that month back.
-    previous = current_month(conn, load.root.entity, before=month) or month
+    # A present record was seen in the entity's current month (the newest applied, this one
+    # on a rerun): a record found absent was last seen then.
+    last_seen = current_month(conn, load.root.entity)
     present = candidates = 0
     cached: Frames | None = None
     dangling: dict[str, int] = {}
     for index, (lo, hi) in enumerate(ranges):
-        stored = _bump_last_seen(conn, load.root.name, month, lo, hi)
+        stored = _stored_fingerprints(conn, load.root.name, lo, hi)
         present += stored.height
         hashing = load.hasher.submit(candidate_hashes, reading, stored)
         if index + 1 < len(ranges):
@@ -120,15 +116,13 @@ def _compare(load: MonthLoad, first: Chunk
         if gone.height:  # tombstones
             insert_frame(conn, STAGE_REMOVED, gone)
             counts.removed += conn.execute(sa.text(
-                f"UPDATE {r} SET removed_in_month = :m, last_seen_month = :previous "
+                f"UPDATE {r} SET removed_in_month = :m, last_seen_month = :last_seen "
                 f"WHERE removed_in_month IS NULL AND id {in_stage(conn, STAGE_REMOVED)}"),
-                {"m": month, "previous": previous}).rowcount
+                {"m": month, "last_seen": last_seen}).rowcount
             conn.exec_driver_sql(f"DELETE FROM {STAGE_REMOVED}")
         if index == len(ranges) - 1:
             # While the client hashes the candidates, the server counts dangling references
-            # in the state; only the rewritten rows are recounted after. (On a second
-            # connection in parallel it was slower: on two cores it competes with the bump,
-            # and its scans must check the bump's in-progress rows.)
+            # in the state; only the rewritten rows are recounted after.
             dangling = count_dangling(conn, load.root.entity)
         frames, hashes = hashing.result()
         cached = frames if len(ranges) == 1 else None
@@ -213,12 +207,12 @@ def _upsert_root_rows(conn: sa.Connection, root: TableSpec, month: str) -> int:
     updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in data_cols if c != "id")
     return conn.execute(sa.text(
         f"INSERT INTO {quote(root.name)} ({column_list(data_cols)}, content_hash, fast_hash, "
-        f"child_hashes, first_seen_month, last_seen_month, removed_in_month) SELECT "
-        f"{selected}, h.content_hash, h.fast_hash, h.child_hashes, :m, :m, NULL "
+        f"child_hashes, first_seen_month) SELECT "
+        f"{selected}, h.content_hash, h.fast_hash, h.child_hashes, :m "
         f"FROM {STAGE_ROOT} s JOIN {STAGE_HASH} h ON h.id = s.id WHERE true "
         f"ON CONFLICT (id) DO UPDATE SET {updates}, content_hash = excluded.content_hash, "
         f"fast_hash = excluded.fast_hash, child_hashes = excluded.child_hashes, "
-        f"last_seen_month = excluded.last_seen_month, removed_in_month = NULL"),
+        f"last_seen_month = NULL, removed_in_month = NULL"),
         {"m": month}).rowcount
 
 

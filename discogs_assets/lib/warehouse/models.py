@@ -17,17 +17,16 @@ Placeholders, rendered per dialect (PostgreSQL / SQLite):
     {{ bigint }}                    BIGINT / INTEGER
     {{ now }}                       now() / strftime('%Y-%m-%dT%H:%M:%fZ','now')
     {{ true }} {{ false }}          TRUE FALSE / 1 0
-    {{ update_heavy }}              WITH (fillfactor = 50) / nothing — room on each page for a
-                                    new version of every row, so the monthly last_seen_month
-                                    update stays HOT (no index writes; at 80 most rows moved)
-    {{ set_update_heavy(table) }}   ALTER TABLE table SET (fillfactor = 50) / nothing — the same
-                                    for a table created before (applies to pages written later)
     {{ text_lookup_index(col) }}    USING hash (col) / (col) — an equality index for unbounded
                                     text (a btree entry is limited to ~2.7 kB in PostgreSQL);
                                     plain ``col = :v`` lookups use it on both dialects
     {{ seconds_between(a, b) }}     seconds from timestamp a to b, as a number
 
 Unknown placeholders are an error naming the file and line.
+
+A change to an existing table that rerunnable SQL cannot express (SQLite cannot relax a NOT
+NULL column; some data must be rewritten once) is a one-time migration in
+:mod:`~discogs_assets.lib.warehouse.migrations`, run right after its model.
 """
 
 from __future__ import annotations
@@ -44,6 +43,7 @@ import sqlalchemy as sa
 from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.warehouse.engine import execute_literal, is_postgres
 from discogs_assets.lib.warehouse.lock import DDL_LOCK_KEY, pg_xact_lock
+from discogs_assets.lib.warehouse.migrations import MIGRATIONS
 
 # The models ship as the package ``dbt_like_sql`` (top level in the repo, inside the wheel).
 DEFAULT_MODELS_DIR = Path(str(resources.files("dbt_like_sql")))
@@ -78,7 +78,6 @@ def _args(*names: str) -> Callable[[list[str]], None]:
 
 
 _NO_ARGS = _args()
-_UPDATE_HEAVY_FILL = 50
 # name -> (argument check, PostgreSQL rendering, SQLite rendering)
 _MACROS: dict[str, tuple[Callable[[list[str]], None], Callable[..., str], Callable[..., str]]] = {
     "json": (_NO_ARGS, lambda: "JSONB", lambda: "TEXT"),
@@ -87,10 +86,6 @@ _MACROS: dict[str, tuple[Callable[[list[str]], None], Callable[..., str], Callab
     "now": (_NO_ARGS, lambda: "now()", lambda: "strftime('%Y-%m-%dT%H:%M:%fZ','now')"),
     "true": (_NO_ARGS, lambda: "TRUE", lambda: "1"),
     "false": (_NO_ARGS, lambda: "FALSE", lambda: "0"),
-    "update_heavy": (_NO_ARGS, lambda: f"WITH (fillfactor = {_UPDATE_HEAVY_FILL})", lambda: ""),
-    "set_update_heavy": (_args("table"),
-                         lambda t: f"ALTER TABLE {t} SET (fillfactor = {_UPDATE_HEAVY_FILL})",
-                         lambda t: ""),
     "text_lookup_index": (_args("col"), lambda c: f"USING hash ({c})", lambda c: f"({c})"),
     "seconds_between": (
         _args("a", "b"),
@@ -225,7 +220,8 @@ def run_models(
     names: Iterable[str] | None = None,
     models_dir: Path = DEFAULT_MODELS_DIR,
 ) -> list[ModelRun]:
-    """Apply the models (all, or ``names``) in dependency order, one transaction each.
+    """Apply the models (all, or ``names``) in dependency order, one transaction each, with
+    their one-time migrations (:mod:`.migrations`).
 
     Concurrent runners on PostgreSQL serialize on an advisory lock (two concurrent
     ``CREATE TABLE IF NOT EXISTS`` can otherwise collide in the catalog).
@@ -245,5 +241,7 @@ def run_models(
                     raise ModelError(
                         f"{model.path}: statement failed: {statement[:200]!r}: {exc}"
                     ) from exc
+            for migrate in MIGRATIONS.get(model.name, ()):
+                migrate(conn, model.name)
         runs.append(ModelRun(model.name, len(statements), time.perf_counter() - started))
     return runs
