@@ -19,7 +19,8 @@ PRODUCTION_DUMPS_URL = "https://data.discogs.com/"
 def build_resources() -> dict[str, Any]:
     """Every resource the definitions use, configured from ``DISCOGS_*``, ``LML_*`` variables."""
     data_dir = env_or("DISCOGS_DATA_DIR", DEFAULT_DATA_DIR)
-    warehouse = WarehouseResource(url=env_or("DISCOGS_WAREHOUSE_URL", ""), data_dir=data_dir)
+    warehouse = WarehouseResource(url=env_or("DISCOGS_WAREHOUSE_URL", ""), data_dir=data_dir,
+                                  track_title_index=env_flag("DISCOGS_TRACK_TITLE_INDEX"))
     return {
         "settings": PipelineSettings(data_dir=data_dir),
         "warehouse": warehouse,

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from discogs_assets.lib.layout import default_warehouse_url
 from discogs_assets.lib.lifecycle import MonthLifecycle
 from discogs_assets.lib.warehouse import make_engine, redact_url, run_models
+from resources.env import env_flag
 from resources.settings import DEFAULT_DATA_DIR
 
 
@@ -31,10 +32,10 @@ def _engine_for(url: str) -> sa.Engine:
 
 
 @cache
-def _migrated(url: str) -> sa.Engine:
+def _migrated(url: str, options: frozenset[str]) -> sa.Engine:
     # Models are idempotent (CREATE ... IF NOT EXISTS): once per process is enough.
     engine = _engine_for(url)
-    run_models(engine)
+    run_models(engine, options=options)
     return engine
 
 
@@ -43,12 +44,15 @@ class WarehouseResource(dg.ConfigurableResource):
 
     url: str = ""
     data_dir: str = DEFAULT_DATA_DIR
+    track_title_index: bool = False
+    """``DISCOGS_TRACK_TITLE_INDEX``: build the opt-in index on release_track.title."""
 
     @classmethod
     def from_environment(cls, url: str | None = None) -> WarehouseResource:
         """The same warehouse the definitions use, for code outside a run (CLI, demo)."""
         return cls(url=url or os.environ.get("DISCOGS_WAREHOUSE_URL", ""),
-                   data_dir=os.environ.get("DISCOGS_DATA_DIR") or DEFAULT_DATA_DIR)
+                   data_dir=os.environ.get("DISCOGS_DATA_DIR") or DEFAULT_DATA_DIR,
+                   track_title_index=env_flag("DISCOGS_TRACK_TITLE_INDEX"))
 
     @property
     def resolved_url(self) -> str:
@@ -58,11 +62,16 @@ class WarehouseResource(dg.ConfigurableResource):
         """The warehouse as it is: nothing is created or migrated."""
         return _engine_for(self.resolved_url)
 
+    @property
+    def model_options(self) -> frozenset[str]:
+        """The opt-in parts of the schema to build (``run_models(options=...)``)."""
+        return frozenset({"track_title_index"} if self.track_title_index else ())
+
     def migrate(self) -> sa.Engine:
         """Apply every dbt_like_sql/ model (once per process), then return the engine. Called
         explicitly: by the schema job, at the start of each monthly step, and by the sensors
         and commands that write."""
-        return _migrated(self.resolved_url)
+        return _migrated(self.resolved_url, self.model_options)
 
     def existing_engine(self) -> sa.Engine | None:
         """An engine, or None when the SQLite file does not exist yet: for reads that must

@@ -21,6 +21,8 @@ Placeholders, rendered per dialect (PostgreSQL / SQLite):
                                     text (a btree entry is limited to ~2.7 kB in PostgreSQL);
                                     plain ``col = :v`` lookups use it on both dialects
     {{ seconds_between(a, b) }}     seconds from timestamp a to b, as a number
+    {{ only_if(option) }}           at the start of a statement: run it only when ``option``
+                                    (one of MODEL_OPTIONS) is given to the runner, else skip it
 
 Unknown placeholders are an error naming the file and line.
 
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -50,6 +52,15 @@ DEFAULT_MODELS_DIR = Path(str(resources.files("dbt_like_sql")))
 _DEPENDS_RE = re.compile(r"^--\s*depends_on:\s*(.*)$")
 _NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 _PLACEHOLDER_RE = re.compile(r"\{\{\s*([a-z_]+)\s*(?:\((.*?)\))?\s*\}\}")
+
+
+MODEL_OPTIONS: dict[str, str] = {
+    "track_title_index": "an equality index on release_track.title (exact track-title lookups; "
+                         "no reader of the warehouse needs it, and it is the dearest index of a "
+                         "first load)",
+}
+"""Opt-in parts of the schema (``{{ only_if(option) }}``), with what each adds."""
+_ONLY_IF_RE = re.compile("^\x00only_if:([a-z_]+)\x00")  # only_if rendered (SQL holds no NUL)
 
 
 class ModelError(NonRetryableError):
@@ -151,16 +162,22 @@ def _split_args(raw: str) -> list[str]:
 
 
 def render(model: SqlModel, dialect: str) -> str:
-    """The model's SQL with placeholders rendered for ``dialect`` (postgresql or sqlite)."""
+    """The model's SQL with placeholders rendered for ``dialect`` (postgresql or sqlite);
+    ``only_if`` becomes a marker that :func:`model_statements` resolves."""
     text = model.path.read_text()
     pg = dialect == "postgresql"
     out: list[str] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         def sub(m: re.Match[str], lineno: int = lineno) -> str:
             name, raw_args = m.group(1), m.group(2)
+            args = _split_args(raw_args) if raw_args is not None else []
+            if name == "only_if":
+                if len(args) != 1 or args[0] not in MODEL_OPTIONS:
+                    raise ModelError(f"{model.path}: line {lineno}: only_if takes one of "
+                                     f"{', '.join(MODEL_OPTIONS)}: {m.group(0)}")
+                return f"\x00only_if:{args[0]}\x00"
             if name not in _MACROS:
                 raise ModelError(f"{model.path}: line {lineno}: unknown placeholder {m.group(0)}")
-            args = _split_args(raw_args) if raw_args is not None else []
             check, pg_render, lite_render = _MACROS[name]
             try:
                 check(args)
@@ -201,8 +218,21 @@ def split_statements(sql: str) -> list[str]:
     return [s.strip() for s in statements if s.strip()]
 
 
-def model_statements(model: SqlModel, dialect: str) -> list[str]:
-    return split_statements(render(model, dialect))
+def model_statements(model: SqlModel, dialect: str, options: Collection[str] = ()
+                     ) -> list[str]:
+    """The model's statements to run: those marked ``only_if`` an option not in ``options``
+    are left out."""
+    kept: list[str] = []
+    for statement in split_statements(render(model, dialect)):
+        marked = _ONLY_IF_RE.match(statement)
+        if "\x00" in statement[marked.end() if marked else 0:]:
+            raise ModelError(f"{model.path}: only_if must start a statement: "
+                             f"{statement.replace(chr(0), '')!r}")
+        if marked is None:
+            kept.append(statement)
+        elif marked.group(1) in options:
+            kept.append(statement[marked.end():].strip())
+    return kept
 
 
 def _select(models: Sequence[SqlModel], names: Iterable[str] | None) -> list[SqlModel]:
@@ -219,17 +249,22 @@ def run_models(
     engine: sa.Engine,
     names: Iterable[str] | None = None,
     models_dir: Path = DEFAULT_MODELS_DIR,
+    options: Collection[str] = (),
 ) -> list[ModelRun]:
     """Apply the models (all, or ``names``) in dependency order, one transaction each, with
-    their one-time migrations (:mod:`.migrations`).
+    their one-time migrations (:mod:`.migrations`) and the opt-in parts named in ``options``
+    (see MODEL_OPTIONS; a part once built is left in place when its option is off again).
 
     Concurrent runners on PostgreSQL serialize on an advisory lock (two concurrent
     ``CREATE TABLE IF NOT EXISTS`` can otherwise collide in the catalog).
     """
+    unknown = set(options) - set(MODEL_OPTIONS)
+    if unknown:
+        raise ModelError(f"unknown model options: {', '.join(sorted(unknown))}")
     runs: list[ModelRun] = []
     dialect = engine.dialect.name
     for model in _select(list_models(models_dir), names):
-        statements = model_statements(model, dialect)
+        statements = model_statements(model, dialect, options)
         started = time.perf_counter()
         with engine.begin() as conn:
             if is_postgres(conn):
