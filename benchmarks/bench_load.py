@@ -195,6 +195,12 @@ def _cpu(cpu: tuple[float, float | None]) -> str:
     return f"client {client:.2f}s + server " + ("n/a" if server is None else f"{server:.2f}s")
 
 
+def _median_cpu(runs: list[tuple[float, float | None]]) -> tuple[float, float | None]:
+    servers = [server for _, server in runs if server is not None]
+    return (statistics.median(client for client, _ in runs),
+            statistics.median(servers) if len(servers) == len(runs) else None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows over all tables")
@@ -260,11 +266,8 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in times.items() if v}
     print(f"\nmedians of {args.runs} runs, {rows_a:,} input rows (steady month ≈ same size):")
     for key, seconds in med.items():
-        cpu_med = (statistics.median(c for c, _ in cpu[key]),
-                   None if any(s is None for _, s in cpu[key])
-                   else statistics.median(s for _, s in cpu[key] if s is not None))
         print(f"  {key:<14} {seconds:8.2f}s  {rows_a / seconds:>12,.0f} rows/s"
-              + (f"  cpu {_cpu(cpu_med)}" if cpu[key] else ""))
+              + (f"  cpu {_cpu(_median_cpu(cpu[key]))}" if cpu[key] else ""))
     print(f"  PG first load / bare COPY speed: {med['bare_copy'] / med['pg_first']:.2f}x "
           "(target >= 0.5)")
     print(f"  PG steady-state speed-up over first load: {med['pg_first'] / med['pg_steady']:.1f}x "
