@@ -42,6 +42,7 @@ def test_tables_match_the_contract_exactly(warehouse_url: str) -> None:
         if spec.is_root:
             nullable = {c["name"]: c["nullable"] for c in cols}
             assert not nullable["content_hash"] and nullable["removed_in_month"]
+            assert nullable["last_seen_month"]  # NULL while the record is present
     assert set(RUNTIME_COLUMNS) <= {t.name for t in TABLES if t.is_root}
     assert set(VIEWS) <= set(inspector.get_view_names())
     engine.dispose()

@@ -96,9 +96,9 @@ def _compare(load: MonthLoad, first: Chunk
         return frames, all_hashes(_filter_ids(frames, specs, candidates), specs)
 
     # Client work (reading, fingerprinting, hashing the candidates) runs in the hasher thread
-    # and overlaps with the statements (server work): each chunk's reading with the setup and
-    # the previous chunk, its candidates' hashing with the next chunk's fingerprints and the
-    # tombstones.
+    # and overlaps with the statements (server work): each chunk's reading with the setup or
+    # the previous chunk's staging and this chunk's stored fingerprints, its candidates'
+    # hashing with its tombstones (and, after the last chunk, the dangling count).
     reading = load.hasher.submit(read_and_fingerprint, 0)
     # A present record was seen in the entity's current month (the newest applied, this one
     # on a rerun): a record found absent was last seen then.
