@@ -72,6 +72,10 @@ class Settings:
         "DISCOGS_INGESTION_ENABLED",
         "the ingestion gate `feature_discog_ingestion` (a row in the warehouse's "
         "`feature_flags` table wins)"))
+    track_title_index: bool = field(default=False, metadata=env(
+        "DISCOGS_TRACK_TITLE_INDEX",
+        "build the opt-in hash index on `release_track.title` (exact track-title lookups; see "
+        "Warehouse)"))
     # -- alerts
     sentry_dsn: str = field(default="", metadata=env(
         "SENTRY_DSN", "send failures and alerts to Sentry", secret=True))
