@@ -7,10 +7,11 @@ Builds the sample mirror once; each run gets a fresh data dir, SQLite warehouse 
 identities applied first, as in the end-to-end test) and DAGSTER_HOME, then runs the month with
 ``dagster job execute -j discogs_monthly`` (or ``dagster asset materialize``, the path of the
 UI's asset pages, with ``--via assets``) in a subprocess. Printed, medians over runs: wall
-seconds for the month, steps executed, wall seconds per step, per-step start-up (worker
-starting → step start) and compute (step start → step end), peak RSS of the largest process in
-the run's process tree and of the whole tree at once (sampled from /proc: VmHWM per process,
-VmRSS summed), and the wall time of ``discogs-pipeline --help``.
+seconds for the month, steps executed, wall seconds per step; per step the start-up (worker
+starting → step start; of it the process start, worker starting → worker started) and the
+compute (step start → step end); peak RSS of the largest process in the run's process tree and
+of the whole tree at once (sampled from /proc: VmHWM per process, VmRSS summed); and the wall
+time of ``discogs-pipeline --help``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import dagster as dg
@@ -46,9 +47,16 @@ class RunStats:
     wall_s: float
     steps: int
     startup_s: float  # median per step: worker starting -> step start
+    process_s: float  # of which: worker starting -> worker started (process start, imports)
     compute_s: float  # median per step: step start -> success/failure
     peak_process_mb: float
     peak_tree_mb: float
+
+    def __str__(self) -> str:
+        return (f"{self.wall_s:.1f} s, {self.steps:.0f} steps, {self.wall_s / self.steps:.2f} "
+                f"s/step; per step: start-up {self.startup_s:.2f} s (process start "
+                f"{self.process_s:.2f} s), compute {self.compute_s:.2f} s; peak RSS "
+                f"{self.peak_process_mb:.0f} MB/process, {self.peak_tree_mb:.0f} MB/tree")
 
 
 class TreeSampler(threading.Thread):
@@ -114,11 +122,14 @@ def _command(via: str, month: str) -> list[str]:
             "--select", selection, "--partition", month]
 
 
-def _step_timings(home: Path) -> tuple[int, list[float], list[float], list[str]]:
-    """Steps of the (only) run in ``home``: count, start-up and compute seconds, failures."""
+def _step_timings(home: Path
+                  ) -> tuple[int, list[float], list[float], list[float], list[str]]:
+    """Steps of the (only) run in ``home``: count, start-up, process start and compute
+    seconds, failures."""
     starting: dict[str, float] = {}
     started: dict[str, float] = {}
     startup: list[float] = []
+    process: list[float] = []
     compute: list[float] = []
     failed: list[str] = []
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -132,6 +143,8 @@ def _step_timings(home: Path) -> tuple[int, list[float], list[float], list[str]]
             kind, key = event.event_type, event.step_key
             if kind == dg.DagsterEventType.STEP_WORKER_STARTING:
                 starting.setdefault(key, record.timestamp)
+            elif kind == dg.DagsterEventType.STEP_WORKER_STARTED and key in starting:
+                process.append(record.timestamp - starting[key])
             elif kind == dg.DagsterEventType.STEP_START:
                 started[key] = record.timestamp
                 if key in starting:
@@ -140,7 +153,7 @@ def _step_timings(home: Path) -> tuple[int, list[float], list[float], list[str]]
                 compute.append(record.timestamp - started.get(key, record.timestamp))
                 if kind == dg.DagsterEventType.STEP_FAILURE:
                     failed.append(key)
-    return len(started), startup, compute, failed
+    return len(started), startup, process, compute, failed
 
 
 def run_month(mirror: Path, month: str, via: str, work: Path) -> RunStats:
@@ -167,13 +180,14 @@ def run_month(mirror: Path, month: str, via: str, work: Path) -> RunStats:
         code = proc.wait()
         wall = time.perf_counter() - started
         sampler.stop()
-    steps, startup, compute, failed = _step_timings(home)
+    steps, startup, process, compute, failed = _step_timings(home)
     if code != 0 or failed:
         tail = log.read_text(errors="replace")[-4000:]
         raise RuntimeError(f"month run failed (exit {code}, failed steps {failed}):\n{tail}")
     return RunStats(
         wall_s=wall, steps=steps,
         startup_s=statistics.median(startup) if startup else 0.0,
+        process_s=statistics.median(process) if process else 0.0,
         compute_s=statistics.median(compute) if compute else 0.0,
         peak_process_mb=max(sampler.hwm_kb.values(), default=0) / 1024,
         peak_tree_mb=sampler.tree_kb / 1024,
@@ -215,19 +229,10 @@ def main(argv: list[str] | None = None) -> None:
             stats = run_month(mirror, args.month, args.via, work)
             shutil.rmtree(work)
             results.append(stats)
-            print(f"run {i + 1}: {stats.wall_s:.1f} s, {stats.steps} steps, "
-                  f"{stats.wall_s / stats.steps:.2f} s/step (start-up {stats.startup_s:.2f} s, "
-                  f"compute {stats.compute_s:.2f} s per step), peak RSS "
-                  f"{stats.peak_process_mb:.0f} MB/process {stats.peak_tree_mb:.0f} MB/tree",
-                  flush=True)
-
-    def med(field: str) -> float:
-        return statistics.median(getattr(r, field) for r in results)
-
-    print(f"month {args.month} via {args.via}, median of {args.runs}: {med('wall_s'):.1f} s, "
-          f"{med('steps'):.0f} steps, {med('wall_s') / med('steps'):.2f} s/step, per step "
-          f"start-up {med('startup_s'):.2f} s compute {med('compute_s'):.2f} s, peak RSS "
-          f"{med('peak_process_mb'):.0f} MB/process {med('peak_tree_mb'):.0f} MB/tree")
+            print(f"run {i + 1}: {stats}", flush=True)
+    median = RunStats(*(statistics.median(getattr(r, f.name) for r in results)
+                        for f in fields(RunStats)))
+    print(f"month {args.month} via {args.via}, median of {args.runs}: {median}")
 
 
 if __name__ == "__main__":
