@@ -1,15 +1,13 @@
 """The code location: everything under ``defs/`` plus top-level resources, sensors, schedules."""
 
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+import discogs_assets.defs
 import schedules
 import sensors
 from resources import build_resources
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Each step of the multiprocess executor is a process of its own. Spawned, it imports Dagster
 # and this code location from scratch (≈ 6 s a step on 2 cores); forked from a server that has
@@ -32,7 +30,6 @@ STEP_PRELOAD_MODULES = (
     "isal.igzip",
     "xml2arrow",
     "filelock",
-    "tomlkit",
     "concurrent.futures",
 )
 
@@ -51,11 +48,12 @@ step_executor = dg.multiprocess_executor.configured(
     _forkserver_config, config_schema={"max_concurrent": dg.Field(int, is_required=False)}
 )
 
-
 @dg.definitions
 def defs() -> dg.Definitions:
+    # Loaded from the package, not through the dg project file: an installed wheel has no
+    # pyproject.toml to find, and the defs folder is all plain modules (no components).
     return dg.Definitions.merge(
-        dg.load_from_defs_folder(path_within_project=PROJECT_ROOT),
+        dg.load_definitions_from_package_module(discogs_assets.defs),
         dg.Definitions(
             resources=build_resources(),
             sensors=sensors.all_sensors(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from urllib.parse import urlsplit
 
 import dagster as dg
 
@@ -30,10 +31,14 @@ class DumpSourceResource(dg.ConfigurableResource):
     stall_timeout_seconds: float = 120.0  # no byte for this long: the stream is stalled
     backoff_base_seconds: float = 2.0
     progress_interval_seconds: float = 10.0
-    accept_unverified: bool = False  # accept a dump without CHECKSUM (size check only)
 
     def resolved_url(self) -> str:
         return self.url or os.environ.get(DUMPS_URL_ENV) or PRODUCTION_URL
+
+    def host(self) -> str:
+        """The dump host a Retry-After applies to (``file`` for a local mirror directory)."""
+        parts = urlsplit(self.resolved_url())
+        return parts.hostname or parts.scheme or "file"
 
     def get_source(self, log: logging.Logger | None = None) -> DumpSource:
         """A fresh DumpSource (close it, or use it as a context manager)."""
@@ -51,15 +56,3 @@ class DumpSourceResource(dg.ConfigurableResource):
             log=log,
         )
 
-
-def download_retry_policy(max_retries: int = 4, delay_seconds: float = 60.0) -> dg.RetryPolicy:
-    """Step-level retries for short waits, on top of the in-step retries of each request.
-
-    Long waits (a Retry-After above the ceiling) fail the run instead, for the retry sensor.
-    """
-    return dg.RetryPolicy(
-        max_retries=max_retries,
-        delay=delay_seconds,
-        backoff=dg.Backoff.EXPONENTIAL,
-        jitter=dg.Jitter.PLUS_MINUS,
-    )

@@ -48,12 +48,12 @@ from discogs_assets.definitions import defs
 for info in pkgutil.iter_modules(discogs_assets.defs.__path__):
     importlib.import_module(f"discogs_assets.defs.{info.name}")
 defs().get_repository_def()
-from resources.warehouse import _engine_for, _read_only_engine_for
+from resources.warehouse import _engine_for, _migrated
 third_party = set(packages_distributions()) - set(sys.stdlib_module_names)
 print(json.dumps({
     "after_preload": after_preload,
     "sockets_after_load": sockets(),
-    "engines": _engine_for.cache_info().currsize + _read_only_engine_for.cache_info().currsize,
+    "engines": _engine_for.cache_info().currsize + _migrated.cache_info().currsize,
     "not_preloaded": sorted({m.split(".")[0] for m in sys.modules} - before & third_party),
 }))
 """

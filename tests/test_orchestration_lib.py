@@ -84,16 +84,13 @@ def test_backoff_settings_are_validated() -> None:
     assert BackoffPolicy(delays_s=(10.0,)).delay_after(7) == timedelta(seconds=10)
 
 
-def test_new_dump_cursor_round_trip_and_backoff() -> None:
+def test_new_dump_cursor_round_trip() -> None:
     cursor = NewDumpCursor.load(None)
     modified = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
     cursor.seen["2026-03"] = ChecksumSeen("discogs_20260309_CHECKSUM.txt", 388,
                                           modified.isoformat(), "ab" * 32, T0.isoformat())
-    cursor.back_off(T0, 3600)
     again = NewDumpCursor.load(cursor.dump())
     assert again.seen == cursor.seen
-    assert again.backoff_until(T0 + timedelta(minutes=59)) == T0 + timedelta(hours=1)
-    assert again.backoff_until(T0 + timedelta(hours=1, seconds=1)) is None
     seen = again.seen["2026-03"]
     assert seen.same_listing("discogs_20260309_CHECKSUM.txt", 388, modified)
     assert not seen.same_listing("discogs_20260309_CHECKSUM.txt", 390, modified)
@@ -148,10 +145,9 @@ def test_alert_payload_tags_log_line_and_redaction() -> None:
 
 
 def test_gate_cancellation_plan() -> None:
-    queued = [QueuedRun("a", "2026-02"), QueuedRun("b", "2026-02"), QueuedRun("c", None)]
-    assert plan_gate_cancellation(True, queued).run_ids == []
-    plan = plan_gate_cancellation(False, queued)
-    assert plan.run_ids == ["a", "b", "c"] and plan.months == ["2026-02"]
+    queued = [QueuedRun("a", "2026-02"), QueuedRun("b", "2026-02"), QueuedRun("c", "2026-01")]
+    plan = plan_gate_cancellation(queued)
+    assert plan.run_ids == ["a", "b", "c"] and plan.months == ["2026-01", "2026-02"]
     assert plan.note("a").startswith("gate disabled")
 
 

@@ -16,6 +16,7 @@ import dagster as dg
 from discogs_assets.defs.partitions import monthly_partitions
 from discogs_assets.lib.acquisition import sha256_file
 from discogs_assets.lib.layout import parsed_dir, previous_month, raw_dir
+from discogs_assets.lib.lifecycle import MonthLifecycle
 from discogs_assets.lib.manifest import MonthManifest
 from discogs_assets.lib.orchestration import quality
 from discogs_assets.lib.orchestration.freshness import FreshnessResult, evaluate_freshness
@@ -25,7 +26,6 @@ from discogs_assets.lib.orchestration.settings import (
     max_missing_key_share,
 )
 from discogs_assets.lib.tables import ENTITIES
-from discogs_assets.lib.warehouse import ProcessingTable
 from resources.settings import PipelineSettings
 from resources.warehouse import WarehouseResource
 
@@ -82,7 +82,7 @@ def _raw_sha256_check(entity: str) -> dg.AssetChecksDefinition:
 
 
 def parsed_results(entity: str, month: str, data_path: Path,
-                   processing: ProcessingTable) -> Iterator[dg.AssetCheckResult]:
+                   processing: MonthLifecycle) -> Iterator[dg.AssetCheckResult]:
     """The four parsed-table checks of one entity and month, in spec order."""
     directory = parsed_dir(data_path, month, entity)
     count = quality.root_row_count(directory, entity) or 0
@@ -139,7 +139,7 @@ def _parsed_checks(entity: str) -> dg.AssetChecksDefinition:
     return checks
 
 
-def _previous_count(data_path: Path, processing: ProcessingTable, month: str,
+def _previous_count(data_path: Path, processing: MonthLifecycle, month: str,
                     entity: str) -> int | None:
     """The previous month's record count: its parsed output, else what its parse recorded."""
     prev = previous_month(month)
@@ -184,7 +184,7 @@ def health_views_agree(warehouse: WarehouseResource) -> dg.AssetCheckResult:
                                metadata={"mismatches": len(problems)})
 
 
-def freshness_result(table: ProcessingTable, now: datetime, max_days: float) -> FreshnessResult:
+def freshness_result(table: MonthLifecycle, now: datetime, max_days: float) -> FreshnessResult:
     """Judge the newest month whose CHECKSUM the new-dump sensor has seen."""
     seen = [(row["month"], row) for row in table.all()
             if (row.get("stats") or {}).get("checksum_seen")]

@@ -55,6 +55,7 @@ class FailedMonth:
     last_error: str
     last_run_id: str | None = None
     gate_disabled: bool = False
+    not_before: datetime | None = None  # a wait the dump host asked for (Retry-After)
 
     @property
     def attempts(self) -> int:
@@ -100,6 +101,8 @@ def decide_retry(
                              f"{m}: {failed.attempts} of {policy.max_attempts} attempts failed; "
                              f"last error: {failed.last_error}")
     due = failed.failed_at + policy.delay_after(failed.attempts)
+    if failed.not_before is not None and failed.not_before > due:
+        due = failed.not_before  # the host's Retry-After outlasts our own backoff
     if now < due:
         return RetryDecision(RetryAction.WAIT, m,
                              f"{m}: attempt {failed.attempts + 1} due at {due.isoformat()}", due)

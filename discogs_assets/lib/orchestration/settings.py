@@ -22,6 +22,12 @@ def new_dump_interval_s() -> int:
     return int(env_number("DISCOGS_NEW_DUMP_INTERVAL_SECONDS", DEFAULT_INTERVAL_S))
 
 
+def sensor_tick_s(name: str, default: int) -> int:
+    """A sensor's minimum interval in seconds from ``name`` (e.g. ``DISCOGS_RETRY_TICK_SECONDS``);
+    short ticks suit tests and small deployments, the defaults a production daemon."""
+    return int(env_number(name, default))
+
+
 def backoff_policy() -> BackoffPolicy:
     """``DISCOGS_RETRY_DELAYS_SECONDS`` ("300,1500,7200,21600"), ``DISCOGS_RETRY_MAX_ATTEMPTS``."""
     raw = os.environ.get("DISCOGS_RETRY_DELAYS_SECONDS", "").strip()
