@@ -10,8 +10,9 @@ UI's asset pages, with ``--via assets``) in a subprocess. Printed, medians over 
 seconds for the month, steps executed, wall seconds per step; per step the start-up (worker
 starting → step start; of it the process start, worker starting → worker started) and the
 compute (step start → step end); peak RSS of the largest process in the run's process tree and
-of the whole tree at once (sampled from /proc: VmHWM per process, VmRSS summed); and the wall
-time of ``discogs-pipeline --help``.
+of the whole tree at once, and the tree's CPU seconds (sampled from /proc: VmHWM per process,
+VmRSS summed, utime + stime; CPU seconds hold better than wall time on a shared machine); and
+the wall time of ``discogs-pipeline --help``.
 """
 
 from __future__ import annotations
@@ -49,14 +50,16 @@ class RunStats:
     startup_s: float  # median per step: worker starting -> step start
     process_s: float  # of which: worker starting -> worker started (process start, imports)
     compute_s: float  # median per step: step start -> success/failure
+    cpu_s: float  # user + system seconds of the whole process tree
     peak_process_mb: float
     peak_tree_mb: float
 
     def __str__(self) -> str:
         return (f"{self.wall_s:.1f} s, {self.steps:.0f} steps, {self.wall_s / self.steps:.2f} "
                 f"s/step; per step: start-up {self.startup_s:.2f} s (process start "
-                f"{self.process_s:.2f} s), compute {self.compute_s:.2f} s; peak RSS "
-                f"{self.peak_process_mb:.0f} MB/process, {self.peak_tree_mb:.0f} MB/tree")
+                f"{self.process_s:.2f} s), compute {self.compute_s:.2f} s; CPU "
+                f"{self.cpu_s:.1f} s; peak RSS {self.peak_process_mb:.0f} MB/process, "
+                f"{self.peak_tree_mb:.0f} MB/tree")
 
 
 class TreeSampler(threading.Thread):
@@ -64,18 +67,21 @@ class TreeSampler(threading.Thread):
 
     VmHWM is each process's own peak (ru_maxrss of an exec'd child would start at its parent's
     peak, and forkserver children are not waited for by the process we start); the summed
-    VmRSS approximates the tree's peak at one moment (steps running side by side).
+    VmRSS approximates the tree's peak at one moment (steps running side by side). CPU time is
+    each process's last sampled utime + stime (a machine's load stretches wall time, not this).
     """
 
-    def __init__(self, root_pid: int, interval: float = 0.2) -> None:
+    def __init__(self, root_pid: int, interval: float = 0.1) -> None:
         super().__init__(daemon=True)
         self.root_pid, self.interval = root_pid, interval
         self.hwm_kb: dict[int, int] = {}
+        self.cpu_ticks: dict[int, int] = {}
         self.tree_kb = 0
         self._done = threading.Event()
 
     def _tree(self) -> list[int]:
         children: dict[int, list[int]] = {}
+        ticks: dict[int, int] = {}
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
@@ -83,14 +89,20 @@ class TreeSampler(threading.Thread):
                 stat = Path(entry.path, "stat").read_text()
             except OSError:
                 continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry.name))
+            fields = stat.rsplit(")", 1)[1].split()  # fields 3.. of proc(5)
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            ticks[int(entry.name)] = int(fields[11]) + int(fields[12])  # utime + stime
         out, todo = [], [self.root_pid]
         while todo:
             pid = todo.pop()
             out.append(pid)
             todo.extend(children.get(pid, []))
+            self.cpu_ticks[pid] = max(self.cpu_ticks.get(pid, 0), ticks.get(pid, 0))
         return out
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
 
     def sample(self) -> None:
         total = 0
@@ -189,6 +201,7 @@ def run_month(mirror: Path, month: str, via: str, work: Path) -> RunStats:
         startup_s=statistics.median(startup) if startup else 0.0,
         process_s=statistics.median(process) if process else 0.0,
         compute_s=statistics.median(compute) if compute else 0.0,
+        cpu_s=sampler.cpu_s,
         peak_process_mb=max(sampler.hwm_kb.values(), default=0) / 1024,
         peak_tree_mb=sampler.tree_kb / 1024,
     )
