@@ -25,7 +25,7 @@ from discogs_assets.lib.layout import raw_dir
 from discogs_assets.lib.lifecycle import CHECKSUM_STEP, Stage
 from discogs_assets.lib.manifest import MonthManifest
 from discogs_assets.lib.orchestration import freshness
-from discogs_assets.lib.orchestration.settings import freshness_max_days
+from discogs_assets.lib.settings import Settings
 from discogs_assets.lib.tables import ENTITIES
 from resources.dump_source import DumpSourceResource
 from resources.gate import IngestionGateResource
@@ -132,7 +132,7 @@ def _resolve_month(source: DumpSource, month: str, accept_unverified: bool) -> M
     "(default 3) of its CHECKSUM appearing; also evaluated daily by the ops summary sensor.",
 )
 def latest_month_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    max_days = freshness_max_days()
+    max_days = Settings.from_env().freshness_days
     result = freshness.latest_month_freshness(warehouse.processing().all(), datetime.now(UTC),
                                               max_days)
     return dg.AssetCheckResult(passed=result.passed, severity=dg.AssetCheckSeverity.WARN,

@@ -24,8 +24,8 @@ from discogs_assets.lib.layout import parsed_dir, previous_month, raw_dir
 from discogs_assets.lib.lifecycle import MonthLifecycle, Stage
 from discogs_assets.lib.manifest import MonthManifest
 from discogs_assets.lib.orchestration import quality
-from discogs_assets.lib.orchestration.settings import max_count_drift, max_missing_key_share
 from discogs_assets.lib.parsing import ParseProgress, parse_dump
+from discogs_assets.lib.settings import Settings
 from discogs_assets.lib.tables import ENTITIES, tables_for
 from resources.gate import IngestionGateResource
 from resources.settings import PipelineSettings
@@ -131,13 +131,14 @@ def parsed_results(entity: str, month: str, data_path: Path,
                    lifecycle: MonthLifecycle) -> Iterator[dg.AssetCheckResult]:
     """The four checks of one entity's parsed month, as written on disk, in spec order."""
     directory = parsed_dir(data_path, month, entity)
+    limits = Settings.from_env()
     count = quality.root_row_count(directory, entity) or 0
     yield dg.AssetCheckResult(check_name="non_empty", passed=count > 0,
                               metadata={"records": count},
                               description=None if count else f"{entity} for {month}: "
                               f"0 records in {directory}")
     previous = _previous_count(data_path, lifecycle, month, entity)
-    drift = quality.count_drift(count, previous, max_fraction=max_count_drift())
+    drift = quality.count_drift(count, previous, max_fraction=limits.max_count_drift)
     yield dg.AssetCheckResult(
         check_name="count_drift", passed=drift.passed, description=drift.reason,
         metadata={"records": count, "previous_records": previous or 0,
@@ -149,7 +150,7 @@ def parsed_results(entity: str, month: str, data_path: Path,
         description="; ".join(f"{t}: {p}" for t, p in problems.items())[:2000] or None)
     missing, total = quality.missing_key_count(directory, entity) if count else (0, 0)
     share = quality.missing_share(missing, total)
-    limit = max_missing_key_share()
+    limit = limits.max_missing_key_share
     yield dg.AssetCheckResult(
         check_name="missing_key_fields", passed=share <= limit,
         severity=dg.AssetCheckSeverity.WARN,

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-DEFAULT_MAX_DAYS = 3.0
 CHECK_NAME = "latest_month_fresh"
 CHECK_ASSET = "discogs_checksum"
 """The asset check that reports the verdict (in runs, and daily from the summary sensor)."""
@@ -27,7 +26,7 @@ def evaluate_freshness(
     completed_at: datetime | None,
     now: datetime,
     *,
-    max_days: float = DEFAULT_MAX_DAYS,
+    max_days: float,
 ) -> FreshnessResult:
     """Judge the latest published month (``None`` when nothing has been published yet).
 
