@@ -8,10 +8,15 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING
 
 from discogs_assets.lib.errors import PipelineError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+# Each command imports what it needs when it runs: `--help` and `parse` must not pay for
+# Dagster, pandera or SQLAlchemy (tests/test_cli.py holds them to it).
 
 
 def _migrated_warehouse(url: str | None) -> sa.Engine:

@@ -6,6 +6,7 @@ as failed by this run (a blocking check, a crash outside a step) gets the error 
 """
 
 import json
+import re
 
 import dagster as dg
 
@@ -21,7 +22,9 @@ from sensors.runs import run_month
 RUN_FAILURE_SENSOR = "discogs_run_failure_alert"
 CHECK_FAILURE_SENSOR = "discogs_check_failure_alert"
 HISTORY_PER_CHECK = 50
-BLOCKING_CHECK_MARKER = "blocking asset check failed"  # Dagster's DagsterAssetCheckFailedError
+# Dagster's DagsterAssetCheckFailedError: "1 blocking asset check failed", "3 blocking asset
+# checks failed" (one step evaluates all of its asset's checks).
+BLOCKING_CHECK_FAILED = re.compile(r"blocking asset checks? failed")
 
 
 @dg.run_failure_sensor(
@@ -52,7 +55,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext, warehouse: WarehouseR
     lifecycle = MonthLifecycle(warehouse.migrate())  # a run that died before any step
     row = lifecycle.get(month)
     if row is None or str(row["status"]) != "failed" or row.get("last_run_id") != run.run_id:
-        blocked = BLOCKING_CHECK_MARKER in summary
+        blocked = BLOCKING_CHECK_FAILED.search(summary) is not None
         row = lifecycle.record_failure(month, error=summary, retryable=not blocked,
                                        run_id=run.run_id)
     attempt = int(row.get("retry_count") or 0) + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from discogs_assets.lib.acquisition import (
     parse_dump_name,
     sha256_file,
 )
+from discogs_assets.lib.acquisition.checksum import file_sha256, record_sha256
 from discogs_assets.lib.acquisition.listing import (
     parse_html_listing,
     parse_human_size,
@@ -128,6 +130,22 @@ def test_sha256_file(tmp_path: Path) -> None:
     path = tmp_path / "x"
     path.write_bytes(b"abc")
     assert sha256_file(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_recorded_sha256_is_believed_only_while_the_file_is_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "discogs_20260101_labels.xml.gz"
+    path.write_bytes(b"abc")
+    assert file_sha256(path) == sha256_file(path)  # hashed, and recorded
+    assert (tmp_path / f".{path.name}.sha256.json").exists()
+    record_sha256(path, "0" * 64)  # a record for the file as it is now is believed:
+    assert file_sha256(path) == "0" * 64  # the file is not read again
+    path.write_bytes(b"abcd")  # another size
+    assert file_sha256(path) == sha256_file(path)
+    record_sha256(path, "0" * 64)
+    path.write_bytes(b"abce")  # the same size, written later (mtimes tick every few ms)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert file_sha256(path) == sha256_file(path)
 
 
 # -- listings -----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 import sqlalchemy as sa
 from pytest_httpserver import HTTPServer
@@ -127,18 +128,23 @@ def test_zero_records_fails_the_run_before_the_warehouse_and_is_not_retried(
 ) -> None:
     root = _empty_labels_mirror(tmp_path / "mirror", sample_dumps)
     definitions, url = _defs(monkeypatch, tmp_path, root.as_uri())
+    # The previous month had labels, so the count drifts too: two blocking checks fail in the
+    # one step that evaluates them, and the month is still not retried.
+    previous = tmp_path / "data" / "parsed" / "2020-07" / "labels"
+    previous.mkdir(parents=True)
+    pl.DataFrame({"id": [1, 2, 3]}).write_parquet(previous / "label.parquet")
     result = _run(definitions, "2020-08", instance)
     assert not result.success
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()
                    if e.asset_key == dg.AssetKey("parsed_labels")}
-    assert not evaluations["non_empty"].passed
+    assert not evaluations["non_empty"].passed and not evaluations["count_drift"].passed
     executed = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
     assert "warehouse_labels" not in executed  # a bad month never reaches the warehouse
 
     _run_failure_tick(definitions, result, instance)
     row = MonthLifecycle(make_engine(url)).get("2020-08")
     assert str(row["status"]) == "failed" and row["failure_retryable"] is False
-    assert "blocking asset check failed" in row["last_error"]
+    assert "2 blocking asset checks failed" in row["last_error"]
     assert any(e["tags"]["month"] == "2020-08" for e in sentry.events())
 
 

@@ -1,5 +1,9 @@
-"""Acquisition: resolve the month's dump, fetch its CHECKSUM, download and verify each file."""
+"""Acquisition: resolve the month's dump, fetch its CHECKSUM, download and verify each file.
 
+Checks: ``raw_<entity>:sha256_verified`` (blocking; from the hash the download computed, or
+recorded for the unchanged file) and ``discogs_checksum:latest_month_fresh`` (a warning, not
+partitioned: it judges the newest published month; the daily summary sensor evaluates it too).
+"""
 
 import hashlib
 import time
@@ -9,12 +13,19 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from discogs_assets.defs.month_step import month_step
-from discogs_assets.defs.partitions import MONTHLY_BACKFILL, OWNERS, monthly_partitions
-from discogs_assets.lib.acquisition import ChecksumError, DumpSource, parse_checksum
+from discogs_assets.defs.partitions import (
+    MONTHLY_BACKFILL,
+    OWNERS,
+    monthly_check,
+    monthly_partitions,
+)
+from discogs_assets.lib.acquisition import ChecksumError, DownloadResult, DumpSource, parse_checksum
 from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.layout import raw_dir
 from discogs_assets.lib.lifecycle import CHECKSUM_STEP, Stage
 from discogs_assets.lib.manifest import MonthManifest
+from discogs_assets.lib.orchestration import freshness
+from discogs_assets.lib.settings import Settings
 from discogs_assets.lib.tables import ENTITIES
 from resources.dump_source import DumpSourceResource
 from resources.gate import IngestionGateResource
@@ -23,6 +34,7 @@ from resources.warehouse import WarehouseResource
 
 DOWNLOAD_POOL = "discogs_downloads"
 PROGRESS_LOG_SECONDS = 15.0
+SHA256_CHECK = "sha256_verified"
 
 # Short waits only: long ones (a 429 with an hour's Retry-After) fail the run for the retry sensor.
 DOWNLOAD_RETRY = dg.RetryPolicy(
@@ -113,6 +125,21 @@ def _resolve_month(source: DumpSource, month: str, accept_unverified: bool) -> M
     return MonthManifest(dump, hashlib.sha256(body).hexdigest(), sums)
 
 
+@dg.asset_check(
+    asset=freshness.CHECK_ASSET,
+    name=freshness.CHECK_NAME,
+    description="The latest published month is completed within DISCOGS_FRESHNESS_DAYS "
+    "(default 3) of its CHECKSUM appearing; also evaluated daily by the ops summary sensor.",
+)
+def latest_month_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    max_days = Settings.from_env().freshness_days
+    result = freshness.latest_month_freshness(warehouse.processing().all(), datetime.now(UTC),
+                                              max_days)
+    return dg.AssetCheckResult(passed=result.passed, severity=dg.AssetCheckSeverity.WARN,
+                               description=result.reason,
+                               metadata={"month": result.month or "", "max_days": max_days})
+
+
 def _raw_asset(entity: str) -> dg.AssetsDefinition:
     @dg.asset(
         name=f"raw_{entity}",
@@ -126,6 +153,10 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
         retry_policy=DOWNLOAD_RETRY,
         description=f"The month's {entity} dump (.xml.gz) on local disk, SHA-256 verified against "
         "the CHECKSUM; resumable, skipped when already present and verified.",
+        check_specs=[monthly_check(
+            SHA256_CHECK, f"raw_{entity}", blocking=True,
+            description="The file on disk hashes to the sha256 its CHECKSUM lists (a dump "
+            "accepted without a CHECKSUM is a warning: verified by size only).")],
     )
     def raw_entity(
         context: dg.AssetExecutionContext,
@@ -148,11 +179,12 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
                 raise NonRetryableError(
                     f"dump {manifest.dump_date} for {month} has no {entity} file published yet"
                 )
+            expected = manifest.sha256.get(listed.name)
             with dump_source.get_source(log=context.log) as source:
                 result = source.download(
                     listed,
                     month_dir,
-                    expected_sha256=manifest.sha256.get(listed.name),
+                    expected_sha256=expected,
                     progress=_progress_logger(context, listed.name),
                 )
             step.finish(stats_patch={f"raw_{entity}": {
@@ -169,10 +201,27 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
                 "requests": result.requests,
                 "skipped_already_verified": result.skipped,
                 "verified": result.verified,
-            }
+            },
+            check_results=[_sha256_result(result, expected)],
         )
 
     return raw_entity
+
+
+def _sha256_result(result: DownloadResult, expected: str | None) -> dg.AssetCheckResult:
+    """The download hashed the file while writing it (or found it unchanged since): compare."""
+    name = result.path.name
+    if expected is None:
+        return dg.AssetCheckResult(
+            check_name=SHA256_CHECK, passed=False, severity=dg.AssetCheckSeverity.WARN,
+            metadata={"file": name, "sha256": result.sha256},
+            description=f"{name} was accepted without a CHECKSUM: size only")
+    passed = result.sha256 == expected
+    return dg.AssetCheckResult(
+        check_name=SHA256_CHECK, passed=passed,
+        metadata={"file": name, "sha256": result.sha256, "expected": expected},
+        description=None if passed else
+        f"{name}: sha256 {result.sha256} but the CHECKSUM lists {expected}")
 
 
 def _progress_logger(

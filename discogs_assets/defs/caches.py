@@ -4,7 +4,12 @@
 import dagster as dg
 
 from discogs_assets.defs.month_step import month_step
-from discogs_assets.defs.partitions import MONTHLY_BACKFILL, OWNERS, monthly_partitions
+from discogs_assets.defs.partitions import (
+    MONTHLY_BACKFILL,
+    OWNERS,
+    monthly_check,
+    monthly_partitions,
+)
 from discogs_assets.lib.caches import (
     NOT_FOUND_RATIO_LIMIT,
     not_found_ratio,
@@ -29,9 +34,9 @@ STALE_REFERENCES_CHECK = "identity_references_current"
     description="Warm cache documents (cache_release / cache_artist) for every active identity "
     "not flagged discogs_unavailable; optionally refreshes a remote lookup service's cache.",
     check_specs=[
-        dg.AssetCheckSpec(
+        monthly_check(
             STALE_REFERENCES_CHECK,
-            asset="identity_caches",
+            "identity_caches",
             description="At most 1 % of scanned identities point at records missing from the "
             "warehouse (stale identity references).",
         )
