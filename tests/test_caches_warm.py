@@ -18,7 +18,7 @@ from caches_helpers import ListLog
 from lxml import etree
 
 from discogs_assets.lib.caches import import_identities, not_found_ratio, warm_local
-from discogs_assets.lib.caches.warm import CACHE_TABLES
+from discogs_assets.lib.caches.documents import CACHE_TABLES
 from discogs_assets.lib.parsing import parse_dump
 from discogs_assets.lib.tables import ENTITIES
 from discogs_assets.lib.warehouse import load_month, make_engine, run_models

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 import tenacity
 
@@ -25,6 +25,12 @@ from discogs_assets.lib.errors import RetryableError
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
+
+
+class WarningLog(Protocol):
+    """A ``logging.Logger``, Dagster's ``context.log``, or anything else with ``warning(str)``."""
+
+    def warning(self, msg: str, /) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ def retry_call(
     what: str,
     retry_on: type[RetryableError] = RetryableError,
     sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
+    log: WarningLog = _log,
     rand: Callable[[], float] = random.random,
 ) -> T:
     """Call ``fn`` until it returns; retry ``retry_on`` errors under ``policy``.
@@ -91,8 +97,6 @@ def retry_call(
     Any other exception propagates at once. Raises ``GaveUp`` after the last attempt and
     ``RetryAfterTooLong`` when the server asks for a longer wait than the policy allows.
     """
-    log = log or _log
-
     def too_long(state: tenacity.RetryCallState) -> bool:
         hinted = _hinted_wait(state)
         return hinted is not None and hinted > policy.max_retry_after
@@ -105,10 +109,9 @@ def retry_call(
         return hinted if hinted is not None else backoff_delay(state.attempt_number, policy, rand)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
-        log.warning("%s: attempt %d/%d failed (%s); retrying in %.1f s", what,
-                    state.attempt_number, policy.max_attempts,
-                    state.outcome.exception() if state.outcome else None,
-                    state.upcoming_sleep)
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(f"{what}: attempt {state.attempt_number}/{policy.max_attempts} failed "
+                    f"({error}); retrying in {state.upcoming_sleep:.1f} s")
 
     retrying = tenacity.Retrying(retry=tenacity.retry_if_exception_type(retry_on), stop=stop,
                                  wait=wait, sleep=sleep, before_sleep=before_sleep)

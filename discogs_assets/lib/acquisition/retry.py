@@ -18,6 +18,7 @@ from discogs_assets.lib import http_retry
 from discogs_assets.lib.acquisition.errors import RateLimited, TransientDownloadError
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 
 def retry_call(
@@ -26,13 +27,13 @@ def retry_call(
     *,
     what: str,
     sleep: Callable[[float], None] = time.sleep,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
+    log: http_retry.WarningLog | None = None,
     rand: Callable[[], float] = random.random,
 ) -> T:
     """Call ``fn`` until it returns, retrying ``TransientDownloadError`` under ``policy``."""
     try:
         return http_retry.retry_call(fn, policy, what=what, retry_on=TransientDownloadError,
-                                     sleep=sleep, log=log, rand=rand)
+                                     sleep=sleep, log=log or _log, rand=rand)
     except http_retry.RetryAfterTooLong as exc:
         raise RateLimited(str(exc), retry_after=exc.retry_after) from exc.__cause__
     except http_retry.GaveUp as exc:
