@@ -328,7 +328,8 @@ def migrate_identity_ids(engine: sa.Engine) -> IdMigration:
         if _identity_id_is_integer(conn):
             count = conn.execute(sa.text("SELECT COUNT(*) FROM identity")).scalar_one()
             return IdMigration(count, already_integer=True)
-        values = conn.execute(sa.text("SELECT identity_id FROM identity")).scalars().all()
+        values = conn.execute(sa.text(
+            "SELECT identity_id FROM identity ORDER BY identity_id")).scalars().all()
         problems: list[str] = []
         seen: dict[int, str] = {}
         for value in values:
