@@ -109,9 +109,14 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
 
 def _cmd_init_home(args: argparse.Namespace) -> int:
-    from discogs_assets.instance import ensure_dagster_home
+    import dagster as dg
 
-    print(ensure_dagster_home())
+    from discogs_assets.instance import ensure_dagster_home, ensure_pool_limits
+
+    home = ensure_dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        ensure_pool_limits(instance)
+    print(home)
     return 0
 
 
@@ -171,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warehouse-url", default=None)
     p.set_defaults(func=_cmd_gate)
 
-    p = sub.add_parser("init-home", help="create the local DAGSTER_HOME and print its path")
+    p = sub.add_parser("init-home", help="create the local DAGSTER_HOME (and its pool limits) "
+                       "and print its path")
     p.set_defaults(func=_cmd_init_home)
 
     p = sub.add_parser("demo", help="sample mirror + full chain for its months + summary")

@@ -16,7 +16,9 @@ from lifecycle_helpers import drive_to
 from orchestration_helpers import Env, SentryStandIn, make_env
 from pytest_httpserver import HTTPServer
 
-from discogs_assets.defs.caches import LML_POOL, identity_caches, lml_cache_refresh
+from discogs_assets.cli import main
+from discogs_assets.defs.caches import identity_caches, lml_cache_refresh
+from discogs_assets.instance import LML_POOL
 from discogs_assets.lib.caches import import_identities
 from discogs_assets.lib.caches import lml_stand_in as lml
 from discogs_assets.lib.caches.lml_stand_in import LmlStandIn
@@ -132,6 +134,15 @@ def test_an_older_month_refreshes_only_when_forced(env: Env) -> None:
     assert len(server.batches()) == 1
 
 
-def test_only_the_remote_refresh_is_in_the_pool() -> None:
+def test_only_the_remote_refresh_is_in_the_pool_and_init_home_limits_it_to_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert lml_cache_refresh.op.pool == LML_POOL
     assert identity_caches.op.pool is None
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    assert main(["init-home"]) == 0
+    with dg.DagsterInstance.get() as instance:
+        assert instance.event_log_storage.get_concurrency_info(LML_POOL).slot_count == 1
+        instance.event_log_storage.set_concurrency_slots(LML_POOL, 2)  # an operator's choice
+    assert main(["init-home"]) == 0
+    with dg.DagsterInstance.get() as instance:
+        assert instance.event_log_storage.get_concurrency_info(LML_POOL).slot_count == 2

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from discogs_assets.defs.month_step import month_step
 from discogs_assets.defs.partitions import MONTHLY_BACKFILL, OWNERS, monthly_partitions
+from discogs_assets.instance import LML_POOL
 from discogs_assets.lib.caches import (
     BUDGET_FILE,
     NOT_FOUND_RATIO_LIMIT,
@@ -27,7 +28,6 @@ from resources.settings import PipelineSettings
 from resources.warehouse import WarehouseResource
 
 STALE_REFERENCES_CHECK = "identity_references_current"
-LML_POOL = "lml_refresh"
 
 
 @dg.asset(
