@@ -19,6 +19,7 @@ import argparse
 import multiprocessing
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -49,12 +50,13 @@ def _pipeline_run(url: str, first_id: int, count: int, per_minute: float, budget
 
 
 def _runtime_caller(url: str, per_minute: float, stop: threading.Event) -> None:
-    """One identity at a time, evenly spaced: an application refreshing what a user opened."""
+    """One identity at a time, at a fixed rate: an application refreshing what a user opened."""
     headers = {"Authorization": f"Bearer {API_KEY}", "User-Agent": RUNTIME_AGENT}
+    began = time.monotonic()
     with httpx.Client(headers=headers, timeout=30) as client:
-        n = 10_000_000
-        while not stop.wait(60 / per_minute):
-            client.post(url + PATH, json={"identity_ids": [n]})
+        n = 0
+        while not stop.wait(max(0.0, began + n * 60 / per_minute - time.monotonic())):
+            client.post(url + PATH, json={"identity_ids": [10_000_000 + n]})
             n += 1
 
 
