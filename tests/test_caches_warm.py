@@ -18,7 +18,12 @@ from caches_helpers import ListLog
 from lxml import etree
 
 from discogs_assets.cli import main
-from discogs_assets.lib.caches import flag_identity, import_identities, warm_local
+from discogs_assets.lib.caches import (
+    IdentityNotFound,
+    flag_identity,
+    import_identities,
+    warm_local,
+)
 from discogs_assets.lib.caches.documents import CACHE_TABLES
 from discogs_assets.lib.parsing import parse_dump
 from discogs_assets.lib.tables import ENTITIES
@@ -300,6 +305,11 @@ def test_flagging_purges_the_documents_no_unflagged_identity_uses(
     counts = flag_identity(engine, 1, None)
     assert (counts.identities, counts.total) == (1, 0)
     assert 10 in cached(engine, "release")
+    assert flag_identity(engine, 2, None).total == 0  # again: the note stays, nothing left
+    assert column(engine, "SELECT discogs_unavailable_note FROM identity "
+                          "WHERE identity_id = 2") == ["matched the wrong pressing"]
+    with pytest.raises(IdentityNotFound, match="identity 424242 is not in the warehouse"):
+        flag_identity(engine, 424242, "x")
 
     # a master identity flagged by import: the master, its main release and their own artists
     csv = tmp_path / "flag.csv"

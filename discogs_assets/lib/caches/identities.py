@@ -260,9 +260,9 @@ def import_identities(engine: sa.Engine, path: Path) -> ImportReport:
 
 
 def flag_identity(engine: sa.Engine, identity_id: int, note: str | None) -> PurgeCounts:
-    """Flag one identity ``discogs_unavailable`` (with an optional note) and purge its
-    documents, in one transaction. Flagging an identity already flagged purges again: a
-    document re-created since (it was shared then) goes if it no longer is."""
+    """Flag one identity ``discogs_unavailable`` (``note``, when given, replaces its note) and
+    purge its documents, in one transaction. Flagging an identity already flagged purges
+    again: a document re-created since (it was shared then) goes if it no longer is."""
     now = datetime.now(UTC).isoformat()
     with write_transaction(engine) as conn:
         require_integer_ids(conn)
@@ -270,7 +270,8 @@ def flag_identity(engine: sa.Engine, identity_id: int, note: str | None) -> Purg
         if found is None:
             raise IdentityNotFound(f"identity {identity_id} is not in the warehouse")
         conn.execute(sa.text(
-            "UPDATE identity SET discogs_unavailable = :t, discogs_unavailable_note = :note "
+            "UPDATE identity SET discogs_unavailable = :t, "
+            "discogs_unavailable_note = COALESCE(:note, discogs_unavailable_note) "
             "WHERE identity_id = :id"), {"t": True, "note": note, "id": identity_id})
         return _purge_flagged(conn, [found], now)
 
