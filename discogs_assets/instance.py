@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from discogs_assets.lib.atomic import write_bytes_atomic
+from discogs_assets.lib.settings import Settings
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance
@@ -47,7 +48,7 @@ def ensure_pool_limits(instance: DagsterInstance) -> None:
 
 
 def data_dir_from_env() -> Path:
-    return Path(os.environ.get("DISCOGS_DATA_DIR") or "data").expanduser().resolve()
+    return Settings.from_env().data_path
 
 
 def ensure_dagster_home(data_dir: Path | None = None) -> Path:
