@@ -19,10 +19,9 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,6 @@ import httpx
 import sqlalchemy as sa
 from pyrate_limiter import InMemoryBucket, Limiter, Rate, SQLiteBucket
 
-from ..envvars import env_number
 from ..errors import NonRetryableError, RetryableError
 from ..http_retry import GaveUp, RetryAfterTooLong, RetryPolicy, parse_retry_after, retry_call
 from .counters import ERROR, OUTCOMES, LmlCounters, Log
@@ -72,13 +70,6 @@ class RefreshProbeFailed(NonRetryableError):
 
 class RefreshServiceUnavailable(RetryableError):
     """The probe could not reach a working service within the retry policy."""
-
-
-def _env_number(env: Mapping[str, str], name: str, default: float, kind: type = int) -> Any:
-    try:
-        return env_number(name, default, kind, env)
-    except ValueError as exc:
-        raise RemoteRefreshConfigError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -123,23 +114,6 @@ class RemoteRefreshConfig:
     @property
     def endpoint(self) -> str:
         return self.base_url.rstrip("/") + REFRESH_PATH
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> RemoteRefreshConfig | None:
-        """The configuration from ``LML_*`` variables; ``None`` when ``LML_BASE_URL`` is unset."""
-        env = os.environ if env is None else env
-        base_url = env.get("LML_BASE_URL", "").strip()
-        if not base_url:
-            return None
-        return cls(
-            base_url=base_url,
-            api_key=env.get("LML_API_KEY", ""),
-            batch_size=_env_number(env, "LML_REFRESH_BATCH_SIZE", LML_REFRESH_BATCH_CAP),
-            batches_per_minute=_env_number(env, "LML_BATCHES_PER_MINUTE", 20, float),
-            concurrency=_env_number(env, "LML_CONCURRENCY", 3),
-            batch_timeout_s=_env_number(env, "LML_BATCH_TIMEOUT_S", 360, float),
-            dry_run=env.get("LML_DRY_RUN", "").strip().lower() in ("1", "true", "yes"),
-        )
 
 
 @contextlib.contextmanager
