@@ -3,10 +3,10 @@
 Per identity one outcome: ``warmed``, ``not_found`` (record absent or tombstoned),
 ``not_implemented`` (a source this pipeline does not serve) or ``error`` (its documents could
 not be built); flagged identities (``discogs_unavailable``) are only counted (flagging set their
-outcome and purged their documents). A document is
-written only when its content hash changed, and only the document columns are written, so the
-runtime columns applications own survive. Identities are processed in chunks, one transaction
-each; the outcome of each identity is recorded on its ``identity`` row.
+outcome and purged their documents). A document is written only when its content hash changed,
+and only the document columns are written, so the runtime columns applications own survive.
+Identities are processed in chunks, one transaction each; the outcome of each identity is
+recorded on its ``identity`` row.
 """
 
 from __future__ import annotations
