@@ -30,6 +30,8 @@ STEP_PRELOAD_MODULES = (
     "isal.igzip",
     "xml2arrow",
     "filelock",
+    "tenacity",
+    "pyrate_limiter",
     "concurrent.futures",
 )
 

@@ -90,6 +90,10 @@ class SentryStandIn:
 
     def events(self) -> list[dict[str, Any]]:
         """Every event item of every envelope received so far."""
+        return self.items("event")
+
+    def items(self, kind: str) -> list[dict[str, Any]]:
+        """Every item of type ``kind`` (event, transaction, span...) received so far."""
         out = []
         for request, _ in self.server.log:
             body = request.get_data()
@@ -100,6 +104,6 @@ class SentryStandIn:
                 body = zlib.decompress(body)
             lines = body.split(b"\n")
             for header, payload in zip(lines[1::2], lines[2::2], strict=False):
-                if json.loads(header).get("type") == "event":
+                if json.loads(header).get("type") == kind:
                     out.append(json.loads(payload))
         return out

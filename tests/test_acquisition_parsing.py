@@ -30,14 +30,10 @@ from discogs_assets.lib.acquisition.listing import (
     parse_s3_listing,
 )
 from discogs_assets.lib.acquisition.names import parse_key
-from discogs_assets.lib.acquisition.retry import (
-    RetryConfig,
-    backoff_delay,
-    parse_retry_after,
-    retry_call,
-)
+from discogs_assets.lib.acquisition.retry import retry_call
 from discogs_assets.lib.acquisition.selection import select_month
 from discogs_assets.lib.errors import NonRetryableError, RetryableError
+from discogs_assets.lib.http_retry import RetryPolicy, backoff_delay, parse_retry_after
 
 SHA_A = "a" * 64
 SHA_B = "0123456789abcdef" * 4
@@ -328,7 +324,7 @@ def test_parse_retry_after() -> None:
 
 
 def test_backoff_grows_exponentially_with_jitter() -> None:
-    config = RetryConfig(base_delay=1.0, max_delay=10.0, jitter=0.5)
+    config = RetryPolicy(base_delay=1.0, max_delay=10.0, jitter=0.5)
     assert [backoff_delay(n, config, lambda: 0.0) for n in (1, 2, 3, 4, 5)] == [1, 2, 4, 8, 10]
     assert backoff_delay(3, config, lambda: 1.0) == 2.0  # at most half taken off
 
@@ -345,7 +341,7 @@ def test_retry_call_bounds_attempts_and_honours_retry_after() -> None:
             raise item
         return item
 
-    config = RetryConfig(max_attempts=3, base_delay=0.5, jitter=0.0)
+    config = RetryPolicy(max_attempts=3, base_delay=0.5, jitter=0.0)
     assert retry_call(flaky, config, what="x", sleep=waits.append) == "ok"
     assert waits == [0.5, 7]
 
@@ -361,5 +357,5 @@ def test_retry_call_bounds_attempts_and_honours_retry_after() -> None:
 
     waits.clear()
     with pytest.raises(RateLimited, match="wait 3600 s") as limit:
-        retry_call(limited, RetryConfig(max_retry_after=600), what="x", sleep=waits.append)
+        retry_call(limited, RetryPolicy(max_retry_after=600), what="x", sleep=waits.append)
     assert limit.value.retry_after == 3600 and waits == []

@@ -95,7 +95,8 @@ def _monthly_steps_snapshot() -> dict[str, list[str]]:
         # Not partitioned (it judges the newest published month): a step of its own.
         "discogs_checksum_latest_month_fresh": ["latest_month_fresh"],
         **steps,
-        "identity_caches": ["identity_references_current"],
+        "identity_caches": [],
+        "lml_cache_refresh": ["identity_references_current"],
     }
 
 

@@ -115,7 +115,9 @@ class Settings:
     lml_batch_size: int = field(default=50, metadata=env(
         "LML_REFRESH_BATCH_SIZE", "ids per refresh batch (above 50 refuses to start)"))
     lml_batches_per_minute: float = field(default=20.0, metadata=env(
-        "LML_BATCHES_PER_MINUTE", "refresh batches per minute, retries included"))
+        "LML_BATCHES_PER_MINUTE",
+        "refresh requests per minute (the probe and retries included), one budget shared by "
+        "every run of the instance"))
     lml_concurrency: int = field(default=3, metadata=env(
         "LML_CONCURRENCY", "refresh batches in flight at once"))
     lml_batch_timeout_s: float = field(default=360.0, metadata=env(

@@ -30,8 +30,9 @@ from discogs_assets.lib.acquisition.errors import (
 )
 from discogs_assets.lib.acquisition.listing import DumpFile
 from discogs_assets.lib.acquisition.names import parse_dump_name
-from discogs_assets.lib.acquisition.retry import RetryConfig, retry_call
+from discogs_assets.lib.acquisition.retry import retry_call
 from discogs_assets.lib.atomic import fsync_dir
+from discogs_assets.lib.http_retry import RetryPolicy
 
 ProgressFn = Callable[[int, int | None, float, float | None], None]
 FreeBytesFn = Callable[[Path], int]
@@ -67,7 +68,7 @@ class DownloadResult:
 
 @dataclass
 class DownloadSettings:
-    retry: RetryConfig = field(default_factory=RetryConfig)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     progress_interval: float = 10.0  # seconds between progress reports
     chunk_size: int = 1 << 20
     sleep: Callable[[float], None] = time.sleep

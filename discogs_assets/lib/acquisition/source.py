@@ -50,8 +50,9 @@ from discogs_assets.lib.acquisition.listing import (
     parse_s3_listing,
 )
 from discogs_assets.lib.acquisition.names import InvalidDumpName, key_for, parse_dump_name
-from discogs_assets.lib.acquisition.retry import RetryConfig, parse_retry_after, retry_call
+from discogs_assets.lib.acquisition.retry import retry_call
 from discogs_assets.lib.acquisition.selection import MonthDump, select_month
+from discogs_assets.lib.http_retry import RetryPolicy, parse_retry_after
 from discogs_assets.lib.layout import check_month
 
 LISTING_FORMATS = ("auto", "html", "s3")
@@ -105,7 +106,7 @@ class DumpSource(ABC):
                 f"listing_format must be one of {LISTING_FORMATS}, not {listing_format!r}"
             )
         settings = DownloadSettings(
-            retry=RetryConfig(
+            retry=RetryPolicy(
                 max_attempts=max_attempts,
                 base_delay=base_delay,
                 max_delay=max_delay,
