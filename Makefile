@@ -26,10 +26,11 @@ dev: install  ## the Dagster UI and daemon on the same data as `make run`
 lint: install
 	$(UV) run ruff check .
 
-bench: install  ## download, parse and load benchmarks (medians, MB/s, records/s, peak RSS)
+bench: install  ## download, parse, load and month-through-the-executor benchmarks (medians, peak RSS)
 	$(UV) run python benchmarks/bench_download.py $(BENCH_DOWNLOAD_ARGS)
 	$(UV) run python benchmarks/bench_parse.py $(BENCH_PARSE_ARGS)
 	$(UV) run python benchmarks/bench_load.py $(BENCH_LOAD_ARGS)
+	$(UV) run python benchmarks/bench_month_executor.py $(BENCH_EXECUTOR_ARGS)
 
 clean-data:
 	rm -rf "$(DISCOGS_DATA_DIR)"

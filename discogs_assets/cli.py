@@ -8,16 +8,23 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING
 
 from discogs_assets.lib.errors import PipelineError
 
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
-def _warehouse_engine(url: str | None) -> sa.Engine:
+    from discogs_assets.lib.caches import PurgeCounts
+
+# Each command imports what it needs when it runs: `--help` and `parse` must not pay for
+# Dagster, pandera or SQLAlchemy (tests/test_cli.py holds them to it).
+
+
+def _migrated_warehouse(url: str | None) -> sa.Engine:
     from resources.warehouse import WarehouseResource
 
-    return WarehouseResource.from_environment(url).engine()
+    return WarehouseResource.from_environment(url).migrate()
 
 
 def _cmd_sample_mirror(args: argparse.Namespace) -> int:
@@ -61,27 +68,58 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 def _cmd_identities_import(args: argparse.Namespace) -> int:
     from discogs_assets.lib.caches import import_identities
 
-    report = import_identities(_warehouse_engine(args.warehouse_url), Path(args.file))
-    print(report)
+    report = import_identities(_migrated_warehouse(args.warehouse_url), Path(args.file))
+    print(f"rows={report.rows} inserted={report.inserted} updated={report.updated} "
+          f"unchanged={report.unchanged} flagged={report.flagged} "
+          f"{_purged(report.purged)}")
+    return 0
+
+
+def _purged(counts: PurgeCounts) -> str:
+    return (f"purged cache_release={counts.cache_release} cache_master={counts.cache_master} "
+            f"cache_artist={counts.cache_artist}")
+
+
+def _cmd_identities_flag(args: argparse.Namespace) -> int:
+    from discogs_assets.lib.caches import flag_identity
+
+    counts = flag_identity(_migrated_warehouse(args.warehouse_url), args.identity_id,
+                           args.note or None)
+    print(f"identity {args.identity_id} flagged discogs_unavailable; {_purged(counts)}")
+    return 0
+
+
+def _cmd_identities_migrate_ids(args: argparse.Namespace) -> int:
+    from discogs_assets.lib.caches import migrate_identity_ids
+
+    done = migrate_identity_ids(_migrated_warehouse(args.warehouse_url))
+    print(f"identity.identity_id is already an integer ({done.rows} identities)"
+          if done.already_integer else
+          f"identity.identity_id converted to an integer ({done.rows} identities)")
     return 0
 
 
 def _cmd_gate(args: argparse.Namespace) -> int:
     from discogs_assets.lib.gate import GATE_NAME, gate_state, set_gate
-    from resources.env import env_flag
+    from discogs_assets.lib.settings import Settings
 
-    engine = _warehouse_engine(args.warehouse_url)
+    engine = _migrated_warehouse(args.warehouse_url)
     if args.action in ("on", "off"):
         set_gate(engine, args.action == "on", note=args.note)
-    enabled, source = gate_state(engine, env_enabled=env_flag("DISCOGS_INGESTION_ENABLED"))
+    enabled, source = gate_state(engine, env_enabled=Settings.from_env().ingestion_enabled)
     print(f"{GATE_NAME}: {'ON' if enabled else 'OFF'} (decided by {source})")
     return 0
 
 
 def _cmd_init_home(args: argparse.Namespace) -> int:
-    from discogs_assets.instance import ensure_dagster_home
+    import dagster as dg
 
-    print(ensure_dagster_home())
+    from discogs_assets.instance import ensure_dagster_home, ensure_pool_limits
+
+    home = ensure_dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        ensure_pool_limits(instance)
+    print(home)
     return 0
 
 
@@ -124,6 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
     ip.add_argument("file")
     ip.add_argument("--warehouse-url", default=None)
     ip.set_defaults(func=_cmd_identities_import)
+    ip = isub.add_parser("flag", help="flag one identity 'not on Discogs' and purge its cache "
+                         "documents that no unflagged identity uses")
+    ip.add_argument("identity_id", type=int)
+    ip.add_argument("--note", default=None, help="why (e.g. the false match)")
+    ip.add_argument("--warehouse-url", default=None)
+    ip.set_defaults(func=_cmd_identities_flag)
+    ip = isub.add_parser("migrate-ids", help="convert identity.identity_id from TEXT (older "
+                         "warehouses) to an integer column, in one transaction")
+    ip.add_argument("--warehouse-url", default=None)
+    ip.set_defaults(func=_cmd_identities_migrate_ids)
 
     p = sub.add_parser("gate", help="show or flip feature_discog_ingestion in the warehouse")
     p.add_argument("action", choices=["status", "on", "off"])
@@ -131,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warehouse-url", default=None)
     p.set_defaults(func=_cmd_gate)
 
-    p = sub.add_parser("init-home", help="create the local DAGSTER_HOME and print its path")
+    p = sub.add_parser("init-home", help="create the local DAGSTER_HOME (and its pool limits) "
+                       "and print its path")
     p.set_defaults(func=_cmd_init_home)
 
     p = sub.add_parser("demo", help="sample mirror + full chain for its months + summary")

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from discogs_assets.lib.atomic import write_bytes_atomic
+from discogs_assets.lib.settings import Settings
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
 
 LOCAL_INSTANCE_YAML = """\
 # Local (embedded) Dagster instance: SQLite storage inside this DAGSTER_HOME.
@@ -27,8 +32,23 @@ run_retries:
 """
 
 
+LML_POOL = "lml_refresh"
+POOL_LIMITS = {LML_POOL: 1}
+"""Pools whose limit differs from the instance's ``default_limit`` (a dagster.yaml cannot set
+one pool's limit): one LML refresh at a time, however many runs (backfills) are in flight."""
+
+
+def ensure_pool_limits(instance: DagsterInstance) -> None:
+    """Set each of ``POOL_LIMITS`` the instance does not know yet (an operator's own setting,
+    made with ``dagster instance concurrency set``, is left alone)."""
+    storage = instance.event_log_storage
+    for pool, limit in POOL_LIMITS.items():
+        if pool not in storage.get_concurrency_keys():
+            storage.set_concurrency_slots(pool, limit)
+
+
 def data_dir_from_env() -> Path:
-    return Path(os.environ.get("DISCOGS_DATA_DIR") or "data").expanduser().resolve()
+    return Settings.from_env().data_path
 
 
 def ensure_dagster_home(data_dir: Path | None = None) -> Path:

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from discogs_assets.defs.checks import freshness_evaluation, freshness_result
+from discogs_assets.lib.orchestration import freshness
 from discogs_assets.lib.orchestration.alerts import Alert
-from discogs_assets.lib.orchestration.settings import freshness_max_days
 from discogs_assets.lib.orchestration.summary import summarize
 from discogs_assets.lib.parsing import PARSER_VERSION
+from discogs_assets.lib.settings import Settings
 from resources.alerts import send_alert
 from resources.warehouse import WarehouseResource
 
@@ -28,7 +28,8 @@ def daily_summary(context: dg.SensorEvaluationContext,
                   warehouse: WarehouseResource) -> dg.SensorResult:
     table = warehouse.processing()
     now = datetime.now(UTC)
-    summary = summarize(table.all(), now, parser_version=PARSER_VERSION)
+    rows = table.all()
+    summary = summarize(rows, now, parser_version=PARSER_VERSION)
     context.log.info(Alert(kind="summary", level="info", message=summary.text(),
                            extra={"failed": summary.failed, "pending": summary.pending,
                                   "stale": summary.stale,
@@ -38,12 +39,16 @@ def daily_summary(context: dg.SensorEvaluationContext,
             f"{len(summary.older_parser)} month(s) parsed by a parser older than "
             f"{PARSER_VERSION}: {', '.join(summary.older_parser)}; backfill them (README: "
             "'Re-parsing after a parser upgrade')")
-    max_days = freshness_max_days()
-    fresh = freshness_result(table, now, max_days)
+    max_days = Settings.from_env().freshness_days
+    fresh = freshness.latest_month_freshness(rows, now, max_days)
     if not fresh.passed:
         send_alert(Alert(kind="freshness", level="warning", message=fresh.reason,
                          month=fresh.month), context.log)
     return dg.SensorResult(
         skip_reason=summary.text(),
-        asset_events=[freshness_evaluation(fresh, max_days)],
+        asset_events=[dg.AssetCheckEvaluation(
+            asset_key=dg.AssetKey(freshness.CHECK_ASSET), check_name=freshness.CHECK_NAME,
+            passed=fresh.passed, severity=dg.AssetCheckSeverity.WARN, description=fresh.reason,
+            metadata={"month": fresh.month or "", "max_days": max_days},
+        )],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,20 +23,17 @@ from discogs_assets.lib.acquisition import (
     parse_dump_name,
     sha256_file,
 )
+from discogs_assets.lib.acquisition.checksum import file_sha256, record_sha256
 from discogs_assets.lib.acquisition.listing import (
     parse_html_listing,
     parse_human_size,
     parse_s3_listing,
 )
 from discogs_assets.lib.acquisition.names import parse_key
-from discogs_assets.lib.acquisition.retry import (
-    RetryConfig,
-    backoff_delay,
-    parse_retry_after,
-    retry_call,
-)
+from discogs_assets.lib.acquisition.retry import retry_call
 from discogs_assets.lib.acquisition.selection import select_month
 from discogs_assets.lib.errors import NonRetryableError, RetryableError
+from discogs_assets.lib.http_retry import RetryPolicy, backoff_delay, parse_retry_after
 
 SHA_A = "a" * 64
 SHA_B = "0123456789abcdef" * 4
@@ -162,6 +160,22 @@ def test_sha256_file(tmp_path: Path) -> None:
     path = tmp_path / "x"
     path.write_bytes(b"abc")
     assert sha256_file(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_recorded_sha256_is_believed_only_while_the_file_is_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "discogs_20260101_labels.xml.gz"
+    path.write_bytes(b"abc")
+    assert file_sha256(path) == sha256_file(path)  # hashed, and recorded
+    assert (tmp_path / f".{path.name}.sha256.json").exists()
+    record_sha256(path, "0" * 64)  # a record for the file as it is now is believed:
+    assert file_sha256(path) == "0" * 64  # the file is not read again
+    path.write_bytes(b"abcd")  # another size
+    assert file_sha256(path) == sha256_file(path)
+    record_sha256(path, "0" * 64)
+    path.write_bytes(b"abce")  # the same size, written later (mtimes tick every few ms)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert file_sha256(path) == sha256_file(path)
 
 
 # -- listings -----------------------------------------------------------------------------------
@@ -344,7 +358,7 @@ def test_parse_retry_after() -> None:
 
 
 def test_backoff_grows_exponentially_with_jitter() -> None:
-    config = RetryConfig(base_delay=1.0, max_delay=10.0, jitter=0.5)
+    config = RetryPolicy(base_delay=1.0, max_delay=10.0, jitter=0.5)
     assert [backoff_delay(n, config, lambda: 0.0) for n in (1, 2, 3, 4, 5)] == [1, 2, 4, 8, 10]
     assert backoff_delay(3, config, lambda: 1.0) == 2.0  # at most half taken off
 
@@ -361,7 +375,7 @@ def test_retry_call_bounds_attempts_and_honours_retry_after() -> None:
             raise item
         return item
 
-    config = RetryConfig(max_attempts=3, base_delay=0.5, jitter=0.0)
+    config = RetryPolicy(max_attempts=3, base_delay=0.5, jitter=0.0)
     assert retry_call(flaky, config, what="x", sleep=waits.append) == "ok"
     assert waits == [0.5, 7]
 
@@ -377,5 +391,5 @@ def test_retry_call_bounds_attempts_and_honours_retry_after() -> None:
 
     waits.clear()
     with pytest.raises(RateLimited, match="wait 3600 s") as limit:
-        retry_call(limited, RetryConfig(max_retry_after=600), what="x", sleep=waits.append)
+        retry_call(limited, RetryPolicy(max_retry_after=600), what="x", sleep=waits.append)
     assert limit.value.retry_after == 3600 and waits == []

@@ -1,4 +1,5 @@
-"""Counters: merging two passes, the stale-reference ratio, and the one Sentry span."""
+"""Counters: the two named sets, the stale-reference figures, and the span in both Sentry modes
+(received by a stand-in through the SDK's real transport)."""
 
 from __future__ import annotations
 
@@ -6,95 +7,76 @@ from collections.abc import Iterator
 
 import pytest
 import sentry_sdk
-from sentry_sdk.envelope import Envelope
-from sentry_sdk.transport import Transport
+from orchestration_helpers import SentryStandIn
+from pytest_httpserver import HTTPServer
 
-from discogs_assets.lib.caches import CacheCounters, not_found_ratio, sentry_span
-from discogs_assets.lib.caches.counters import COUNTER_NAMES, NOT_FOUND_RATIO_LIMIT
-
-
-def counters(scanned: int, skipped: int, outcomes: dict[str, str], **work: int) -> CacheCounters:
-    c = CacheCounters(identities_scanned=scanned, skipped_discogs_unavailable=skipped, **work)
-    for identity_id, outcome in outcomes.items():
-        c.record(identity_id, outcome)
-    return c
+from discogs_assets.lib.caches import (
+    LmlCounters,
+    LocalCounters,
+    sentry_span,
+    stale_references,
+)
 
 
-def test_merging_counts_each_identity_once() -> None:
-    local = counters(6, 1, {"a": "warmed", "b": "not_found", "c": "not_implemented",
-                            "d": "warmed", "e": "error"},
-                     warmed_releases=2, warmed_artists=5)
-    local.documents = {"cache_release_inserted": 2}
-    remote = counters(6, 1, {"a": "warmed", "b": "not_found", "c": "warmed", "d": "error",
-                             "e": "warmed"}, warmed_releases=3, warmed_artists=4, lml_error=1)
-    merged = local.merged(remote)
-    assert merged.outcomes == {"a": "warmed", "b": "not_found", "c": "warmed", "d": "error",
-                               "e": "error"}
-    assert merged.as_metadata() == {
-        "identities_scanned": 6,
-        "identities_resolved": 3,
-        "warmed_releases": 5,
-        "warmed_artists": 9,
-        "not_found": 1,
-        "not_implemented": 0,
-        "lml_error": 1,
-        "skipped_discogs_unavailable": 1,
+def test_each_identity_is_resolved_or_an_error_and_names_say_whose() -> None:
+    lml = LmlCounters()
+    for outcome, release, artists in (("warmed", True, 2), ("warmed", False, 1),
+                                      ("not_found", False, 0), ("not_implemented", False, 0),
+                                      ("error", True, 5)):
+        lml.record(outcome, release_warmed=release, artists_warmed=artists)
+    lml.record_failed_batch(3)
+    assert lml.as_metadata() == {
+        "lml.identities_scanned": 8, "lml.identities_resolved": 4,
+        "lml.warmed_releases": 1, "lml.warmed_artists": 3,  # an error warms nothing
+        "lml.not_found": 1, "lml.not_implemented": 1, "lml.lml_error": 4,
     }
-    assert merged.documents == {"cache_release_inserted": 2}
-    assert tuple(merged.as_metadata()) == COUNTER_NAMES
+    local = LocalCounters()
+    local.record("error")
+    assert local.as_metadata()["local.error"] == 1
+    assert set(local.as_metadata()) == {f"local.{k.split('.')[1]}" for k in lml.as_metadata()
+                                        if k != "lml.lml_error"} | {"local.error"}
     with pytest.raises(ValueError, match="unknown outcome 'great'"):
-        merged.record("x", "great")
+        local.record("great")
 
 
-def test_not_found_ratio() -> None:
-    assert not_found_ratio(CacheCounters()) == 0.0
-    ok = counters(100, 0, {"a": "not_found"})
-    stale = counters(100, 0, {"a": "not_found", "b": "not_found"})
-    assert not_found_ratio(ok) == 0.01
-    assert not not_found_ratio(ok) > NOT_FOUND_RATIO_LIMIT  # exactly 1 % still passes
-    assert not_found_ratio(stale) > NOT_FOUND_RATIO_LIMIT
-
-
-CAPTURED: list[Envelope] = []
-
-
-class _Capture(Transport):
-    def capture_envelope(self, envelope: Envelope) -> None:
-        CAPTURED.append(envelope)
+def test_stale_references_prefer_the_service_and_fall_back_to_the_local_warm() -> None:
+    lml = LmlCounters(identities_scanned=100, not_found=1)
+    local = {"local.not_found": 2, "local.identities_scanned": 100}
+    first = stale_references(lml, local)
+    assert (first.basis, first.ratio, first.passed) == ("lml", 0.01, True)  # 1 % still passes
+    fallback = stale_references(None, local)
+    assert (fallback.basis, fallback.ratio, fallback.passed) == ("local", 0.02, False)
+    assert not stale_references(None, None).passed  # no counters at all: nothing vouches
 
 
 @pytest.fixture(params=["static", "stream"])
-def sentry_envelopes(request: pytest.FixtureRequest) -> Iterator[list[Envelope]]:
-    """A real Sentry client (legacy or span-streaming mode) whose transport keeps the
-    envelopes instead of sending them."""
-    CAPTURED.clear()
-    sentry_sdk.init(dsn="https://key@o0.ingest.sentry.io/1", transport=_Capture,
-                    traces_sample_rate=1.0, default_integrations=False,
+def sentry(request: pytest.FixtureRequest, httpserver: HTTPServer) -> Iterator[SentryStandIn]:
+    stand_in = SentryStandIn(httpserver)
+    sentry_sdk.init(dsn=stand_in.dsn, traces_sample_rate=1.0, default_integrations=False,
                     trace_lifecycle=request.param)
-    yield CAPTURED
-    sentry_sdk.init(dsn=None, default_integrations=False)  # back to an inactive client
+    yield stand_in
+    sentry_sdk.init(dsn=None, default_integrations=False)
 
 
-def test_one_span_carries_every_counter_as_a_number(sentry_envelopes: list[Envelope]) -> None:
-    run = counters(10, 2, {"a": "warmed", "b": "not_found"}, warmed_releases=1,
-                   warmed_artists=3, lml_error=1)
-    with sentry_span(run):
+def test_one_span_carries_every_counter_as_a_number(sentry: SentryStandIn) -> None:
+    counters = {**LmlCounters(identities_scanned=10, not_found=2).as_metadata(),
+                "skipped_discogs_unavailable": 3}
+    with sentry_span(counters, name="identity caches: LML refresh"):
         pass
     sentry_sdk.flush()
-    payloads = [item.payload.json for env in sentry_envelopes for item in env.items]
-    assert len(payloads) == 1
-    payload = payloads[0]
-    if "items" in payload:  # streamed span: typed attributes
-        (span,) = payload["items"]
-        data = {k: v["value"] for k, v in span["attributes"].items() if k in COUNTER_NAMES}
-        assert all(span["attributes"][k]["type"] == "integer" for k in COUNTER_NAMES)
-    else:  # a transaction: the counters are its trace-context data
-        data = {k: v for k, v in payload["contexts"]["trace"]["data"].items()
-                if k in COUNTER_NAMES}
-    assert data == run.as_metadata()
+    transactions = sentry.items("transaction")
+    if transactions:  # the transaction API: the counters are its trace-context data
+        (payload,) = transactions
+        data = {k: v for k, v in payload["contexts"]["trace"]["data"].items() if k in counters}
+    else:  # span streaming: typed attributes
+        (batch,) = sentry.items("span")
+        (span,) = batch["items"]
+        assert all(span["attributes"][k]["type"] == "integer" for k in counters)
+        data = {k: span["attributes"][k]["value"] for k in counters}
+    assert data == counters
     assert all(type(v) is int for v in data.values())
 
 
 def test_without_a_sentry_client_the_span_is_a_no_op() -> None:
-    with sentry_span(CacheCounters()) as span:
+    with sentry_span({"lml.not_found": 1}, name="x") as span:
         assert span is not None

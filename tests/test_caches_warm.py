@@ -17,8 +17,14 @@ import sqlalchemy as sa
 from caches_helpers import ListLog
 from lxml import etree
 
-from discogs_assets.lib.caches import import_identities, not_found_ratio, warm_local
-from discogs_assets.lib.caches.warm import CACHE_TABLES
+from discogs_assets.cli import main
+from discogs_assets.lib.caches import (
+    IdentityNotFound,
+    flag_identity,
+    import_identities,
+    warm_local,
+)
+from discogs_assets.lib.caches.documents import CACHE_TABLES
 from discogs_assets.lib.parsing import parse_dump
 from discogs_assets.lib.tables import ENTITIES
 from discogs_assets.lib.warehouse import load_month, make_engine, run_models
@@ -26,16 +32,18 @@ from discogs_assets.lib.warehouse import load_month, make_engine, run_models
 SAMPLES = "philipmat_discogs-xml2db"
 MONTH = "2020-08"
 IDENTITIES = """identity_id,source,external_id,active,discogs_unavailable,discogs_unavailable_note
-lib-10,discogs_release,10,true,false,
-lib-6,discogs_release,6,,,
-lib-subtracks,discogs_release,4497890,,,
-lib-master,discogs_master,129684,,,
-lib-10-again,discogs_release,10,,,
-lib-missing,discogs_release,999999999,,,
-lib-spotify,spotify_album,4aawyAB9vmqN3uQ7FjRGTy,,,
-lib-flagged,discogs_release,2,true,true,matched the wrong pressing
-lib-inactive,discogs_release,3,false,false,
+1,discogs_release,10,true,false,
+2,discogs_release,6,,,
+3,discogs_release,4497890,,,
+4,discogs_master,129684,,,
+5,discogs_release,10,,,
+6,discogs_release,999999999,,,
+7,spotify_album,4aawyAB9vmqN3uQ7FjRGTy,,,
+8,discogs_release,2,true,true,matched the wrong pressing
+9,discogs_release,3,false,false,
 """
+# 1 and 5 share release 10; 3 has sub-tracks; 4's master has main release 1586374; 6 is gone;
+# 8 is flagged, 9 inactive
 WARMED_RELEASES = {10, 6, 4497890, 1586374}  # 1586374 is the main release of master 129684
 
 
@@ -157,24 +165,24 @@ SELECT DISTINCT a.id FROM artist a WHERE a.removed_in_month IS NULL AND a.id IN 
 
 
 def test_local_warm_on_sample_data(engine: sa.Engine, sample_dumps: Path) -> None:
-    counters = warm_local(engine, MONTH, log := ListLog())
+    warm = warm_local(engine, MONTH, log := ListLog())
+    counters = warm.counters
 
     credited = {rid: set(column(engine, CREDITED_IN_WAREHOUSE, rid=rid))
                 for rid in WARMED_RELEASES}
     per_identity = [credited[10], credited[6], credited[4497890], credited[1586374],
                     credited[10]]
     assert counters.as_metadata() == {
-        "identities_scanned": 8,  # the inactive identity is not scanned
-        "identities_resolved": 7,
-        "warmed_releases": 5,
-        "warmed_artists": sum(len(c) for c in per_identity),
-        "not_found": 1,
-        "not_implemented": 1,
-        "lml_error": 0,
-        "skipped_discogs_unavailable": 1,
+        "local.identities_scanned": 7,  # neither the flagged nor the inactive identity
+        "local.identities_resolved": 7,
+        "local.warmed_releases": 5,
+        "local.warmed_artists": sum(len(c) for c in per_identity),
+        "local.not_found": 1,
+        "local.not_implemented": 1,
+        "local.error": 0,
     }
+    assert warm.skipped_discogs_unavailable == 1
     assert counters.warmed_artists > 5  # the sample really exercises artist documents
-    assert not_found_ratio(counters) == 1 / 8
 
     releases = cached(engine, "release")
     assert set(releases) == WARMED_RELEASES  # nothing for the flagged (2) or inactive (3) ones
@@ -196,10 +204,9 @@ def test_local_warm_on_sample_data(engine: sa.Engine, sample_dumps: Path) -> Non
     outcomes = dict(zip(
         column(engine, "SELECT identity_id FROM identity ORDER BY identity_id"),
         column(engine, "SELECT warm_outcome FROM identity ORDER BY identity_id"), strict=True))
-    assert outcomes == {"lib-10": "warmed", "lib-10-again": "warmed", "lib-6": "warmed",
-                        "lib-flagged": None, "lib-inactive": None, "lib-master": "warmed",
-                        "lib-missing": "not_found", "lib-spotify": "not_implemented",
-                        "lib-subtracks": "warmed"}
+    assert outcomes == {1: "warmed", 2: "warmed", 3: "warmed", 4: "warmed", 5: "warmed",
+                        6: "not_found", 7: "not_implemented", 8: "skipped_discogs_unavailable",
+                        9: None}
     assert "not_found" in log.text()
 
 
@@ -225,8 +232,9 @@ def test_changed_content_is_rewritten_and_unchanged_is_not(engine: sa.Engine) ->
     third = warm_local(engine, "2020-10", ListLog())
     assert third.documents["cache_release_rewritten"] == 1
     assert third.documents["cache_release_unchanged"] == 2
-    assert third.outcomes["lib-6"] == "not_found"
-    assert third.not_found == 2
+    assert column(engine, "SELECT warm_outcome FROM identity WHERE identity_id = 2") == [
+        "not_found"]
+    assert third.counters.not_found == 2
 
     after = dict(zip(column(engine, "SELECT release_id FROM cache_release ORDER BY 1"),
                      column(engine, "SELECT built_at FROM cache_release ORDER BY release_id"),
@@ -255,12 +263,69 @@ def test_bad_record_marks_only_its_identity_as_error(tmp_path: Path, parsed: Pat
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE release_format SET descriptions = '[\"LP\", ' "
                              "WHERE release_id = 6"))
-    counters = warm_local(engine, MONTH, log := ListLog(), chunk_size=3)
-    assert counters.outcomes["lib-6"] == "error"
-    assert counters.identities_resolved == 6
+    counters = warm_local(engine, MONTH, log := ListLog(), chunk_size=3).counters
+    assert (counters.error, counters.identities_resolved) == (1, 6)
     assert counters.warmed_releases == 4
     assert set(cached(engine, "release")) == WARMED_RELEASES - {6}
-    assert "lib-6 failed: discogs_release 6: JSONDecodeError" in log.text()
-    assert column(engine, "SELECT warm_outcome FROM identity WHERE identity_id = 'lib-6'") == [
+    assert "identity 2 failed: discogs_release 6: JSONDecodeError" in log.text()
+    assert column(engine, "SELECT warm_outcome FROM identity WHERE identity_id = 2") == [
         "error"]
     engine.dispose()
+
+
+MASTER_CREDITED = """
+SELECT DISTINCT a.id FROM artist a WHERE a.removed_in_month IS NULL AND a.id IN (
+    SELECT artist_id FROM master_artist WHERE master_id = :mid)
+"""
+
+
+def test_flagging_purges_the_documents_no_unflagged_identity_uses(
+        engine: sa.Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    warm_local(engine, MONTH, ListLog())
+    credited = {rid: set(column(engine, CREDITED_IN_WAREHOUSE, rid=rid))
+                for rid in WARMED_RELEASES}
+    master_credited = set(column(engine, MASTER_CREDITED, mid=129684))
+    # identity 2 (release 6): its release and the artists only it credits go
+    others = credited[10] | credited[4497890] | credited[1586374] | master_credited
+    url = engine.url.render_as_string(hide_password=False)
+    assert main(["identities", "flag", "2", "--note", "matched the wrong pressing",
+                 "--warehouse-url", url]) == 0
+    only_6 = credited[6] - others
+    assert only_6, "the sample must give release 6 artists of its own"
+    assert (f"identity 2 flagged discogs_unavailable; purged cache_release=1 cache_master=0 "
+            f"cache_artist={len(only_6)}") in capsys.readouterr().out
+    assert 6 not in cached(engine, "release")
+    artists = set(cached(engine, "artist"))
+    assert not artists & only_6 and credited[6] & others <= artists
+    assert column(engine, "SELECT warm_outcome || ' ' || discogs_unavailable_note FROM identity "
+                          "WHERE identity_id = 2") == [
+        "skipped_discogs_unavailable matched the wrong pressing"]
+
+    # identity 1 shares release 10 with identity 5: flagging it deletes nothing
+    counts = flag_identity(engine, 1, None)
+    assert (counts.identities, counts.total) == (1, 0)
+    assert 10 in cached(engine, "release")
+    assert flag_identity(engine, 2, None).total == 0  # again: the note stays, nothing left
+    assert column(engine, "SELECT discogs_unavailable_note FROM identity "
+                          "WHERE identity_id = 2") == ["matched the wrong pressing"]
+    with pytest.raises(IdentityNotFound, match="identity 424242 is not in the warehouse"):
+        flag_identity(engine, 424242, "x")
+
+    # a master identity flagged by import: the master, its main release and their own artists
+    csv = tmp_path / "flag.csv"
+    csv.write_text("identity_id,source,external_id,discogs_unavailable\n"
+                   "4,discogs_master,129684,true\n")
+    report = import_identities(engine, csv)
+    unflagged = credited[10] | credited[4497890]
+    only_master = (master_credited | credited[1586374]) - unflagged
+    assert (report.flagged, report.purged.cache_master, report.purged.cache_release,
+            report.purged.cache_artist) == (1, 1, 1, len(only_master))
+    assert set(cached(engine, "release")) == {10, 4497890}
+    assert set(cached(engine, "master")) == set()
+    assert set(cached(engine, "artist")) == unflagged
+
+    # the next warm writes nothing back for them
+    again = warm_local(engine, "2020-09", ListLog())
+    assert again.skipped_discogs_unavailable == 4  # 8 (from the start), 2, 1 and 4
+    assert set(cached(engine, "release")) == {10, 4497890}
+    assert set(cached(engine, "artist")) == unflagged

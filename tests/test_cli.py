@@ -72,3 +72,30 @@ def test_serve_mirror_speaks_the_production_protocol(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+# Runs one command in-process and reports which heavy libraries it imported.
+_IMPORTED = """
+import json, sys
+from discogs_assets.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:  # --help exits
+    pass
+heavy = ("dagster", "pandera", "sqlalchemy", "polars")
+print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
+"""
+
+
+def test_help_and_parse_import_only_what_they_need(tmp_path: Path) -> None:
+    def imported(*args: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-c", _IMPORTED, *args], capture_output=True,
+                              text=True, cwd=REPO, timeout=120, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert imported("--help") == []
+    labels = tmp_path / "discogs_20260101_labels.xml"
+    labels.write_text("<labels>\n<label><id>1</id><name>A</name></label>\n</labels>\n")
+    assert imported("parse", str(labels), "--out", str(tmp_path / "out"), "--workers", "1") == [
+        "polars"]
+    assert (tmp_path / "out" / "label.parquet").exists()

@@ -77,3 +77,38 @@ def test_monthly_job_covers_the_chain(definitions: dg.Definitions) -> None:
     assert keys >= {"discogs_checksum", "identity_caches"} | {
         f"{stage}_{e}" for stage in ("raw", "parsed", "warehouse") for e in ENTITIES
     }
+
+
+def _monthly_steps_snapshot() -> dict[str, list[str]]:
+    """Each step of a monthly run and the checks it evaluates (``*``: blocking)."""
+    per_entity = {
+        "raw": ["sha256_verified*"],
+        "parsed": ["count_drift*", "missing_key_fields", "non_empty*",
+                   "schema_and_unique_keys*"],
+        "warehouse": ["referential_integrity"],
+    }
+    steps = {f"{stage}_{e}": list(checks) for stage, checks in per_entity.items()
+             for e in ENTITIES}
+    steps["warehouse_releases"] = ["health_views_agree", "referential_integrity"]
+    return {
+        "discogs_checksum": [],
+        # Not partitioned (it judges the newest published month): a step of its own.
+        "discogs_checksum_latest_month_fresh": ["latest_month_fresh"],
+        **steps,
+        "identity_caches": [],
+        "lml_cache_refresh": ["identity_references_current"],
+    }
+
+
+def test_monthly_run_steps_evaluate_their_own_checks(definitions: dg.Definitions) -> None:
+    # A check declared apart from its asset is a step of its own, and every step of the
+    # multiprocess executor is a process: keep them with their assets.
+    job = definitions.resolve_job_def("discogs_monthly")
+    checks_by_node = {
+        assets_def.node_def.name: sorted(
+            spec.name + ("*" if spec.blocking else "") for spec in assets_def.check_specs)
+        for assets_def in definitions.resolve_asset_graph().assets_defs
+        if assets_def.is_executable
+    }
+    assert {node.name: checks_by_node[node.name] for node in job.nodes} == (
+        _monthly_steps_snapshot())

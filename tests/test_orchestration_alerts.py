@@ -9,14 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 import sqlalchemy as sa
 from pytest_httpserver import HTTPServer
 
 from discogs_assets.definitions import defs
 from discogs_assets.lib.acquisition.mirror_server import MirrorServer
+from discogs_assets.lib.lifecycle import MonthLifecycle
 from discogs_assets.lib.orchestration.alerts import Alert
-from discogs_assets.lib.warehouse import ProcessingTable, make_engine
+from discogs_assets.lib.warehouse import make_engine
 from resources.alerts import send_alert
 from sensors.alerts import run_failure_alert
 from tests.acquisition_helpers import SAMPLE_DATE, build_mirror
@@ -97,7 +99,7 @@ def test_failed_run_alerts_with_month_asset_run_and_attempt(
     definitions, url = _defs(monkeypatch, tmp_path, mirror.root.as_uri())
     result = _run(definitions, "2022-07", instance)  # the month Discogs never published
     assert not result.success
-    row = ProcessingTable(make_engine(url)).get("2022-07")
+    row = MonthLifecycle(make_engine(url)).get("2022-07")
     assert str(row["status"]) == "failed" and row["failure_retryable"] is False
     assert "no dump published for 2022-07" in row["last_error"]
 
@@ -126,18 +128,23 @@ def test_zero_records_fails_the_run_before_the_warehouse_and_is_not_retried(
 ) -> None:
     root = _empty_labels_mirror(tmp_path / "mirror", sample_dumps)
     definitions, url = _defs(monkeypatch, tmp_path, root.as_uri())
+    # The previous month had labels, so the count drifts too: two blocking checks fail in the
+    # one step that evaluates them, and the month is still not retried.
+    previous = tmp_path / "data" / "parsed" / "2020-07" / "labels"
+    previous.mkdir(parents=True)
+    pl.DataFrame({"id": [1, 2, 3]}).write_parquet(previous / "label.parquet")
     result = _run(definitions, "2020-08", instance)
     assert not result.success
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()
                    if e.asset_key == dg.AssetKey("parsed_labels")}
-    assert not evaluations["non_empty"].passed
+    assert not evaluations["non_empty"].passed and not evaluations["count_drift"].passed
     executed = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
     assert "warehouse_labels" not in executed  # a bad month never reaches the warehouse
 
     _run_failure_tick(definitions, result, instance)
-    row = ProcessingTable(make_engine(url)).get("2020-08")
+    row = MonthLifecycle(make_engine(url)).get("2020-08")
     assert str(row["status"]) == "failed" and row["failure_retryable"] is False
-    assert "blocking asset check failed" in row["last_error"]
+    assert "2 blocking asset checks failed" in row["last_error"]
     assert any(e["tags"]["month"] == "2020-08" for e in sentry.events())
 
 

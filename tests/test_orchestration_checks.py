@@ -12,12 +12,13 @@ import sqlalchemy as sa
 from pytest_httpserver import HTTPServer
 
 from discogs_assets.definitions import defs
-from discogs_assets.defs.checks import parsed_results, raw_sha256_result
+from discogs_assets.defs.parsing import parsed_results
 from discogs_assets.lib.layout import parsed_dir, raw_dir
+from discogs_assets.lib.lifecycle import MonthLifecycle
 from discogs_assets.lib.orchestration import quality
 from discogs_assets.lib.parsing import PARSER_VERSION
 from discogs_assets.lib.tables import ENTITIES
-from discogs_assets.lib.warehouse import ProcessingTable, make_engine
+from discogs_assets.lib.warehouse import make_engine
 from sensors.alerts import check_failure_alert
 from tests.acquisition_helpers import SAMPLE_MONTH, build_mirror
 from tests.orchestration_helpers import SentryStandIn
@@ -33,8 +34,8 @@ class RealRun:
     definitions: dg.Definitions
     instance: dg.DagsterInstance
 
-    def processing(self) -> ProcessingTable:
-        return ProcessingTable(make_engine(self.warehouse_url))
+    def processing(self) -> MonthLifecycle:
+        return MonthLifecycle(make_engine(self.warehouse_url))
 
 
 @pytest.fixture(scope="module")
@@ -78,25 +79,46 @@ def test_real_month_passes_every_blocking_check(real_run: RealRun) -> None:
 def test_referential_integrity_warns_on_the_real_sample(real_run: RealRun) -> None:
     # The sample is 1,000 scattered records per kind: releases point at labels and artists
     # outside it, which the check counts as a warning (kept as data, not blocking).
-    evaluation = _evaluations(real_run.result)["warehouse_releases:referential_integrity"]
+    evaluations = _evaluations(real_run.result)
+    evaluation = evaluations["warehouse_releases:referential_integrity"]
     assert not evaluation.passed
     assert evaluation.severity is dg.AssetCheckSeverity.WARN
     assert evaluation.metadata["dangling"].value > 0
-    counts = quality.dangling_counts(make_engine(real_run.warehouse_url), "releases")
-    assert counts["release_label.label_id"] > 0
+    engine = make_engine(real_run.warehouse_url)
+    assert quality.dangling_counts(engine, "releases")["release_label.label_id"] > 0
+    for entity in ENTITIES:  # the load's own count is the state's, as a full recount says
+        by_column = evaluations[f"warehouse_{entity}:referential_integrity"].metadata["by_column"]
+        assert by_column.value == quality.dangling_counts(engine, entity), entity
 
 
-def test_sha256_check_fails_on_a_changed_file(real_run: RealRun, tmp_path: Path) -> None:
-    month_dir = raw_dir(real_run.data_dir, SAMPLE_MONTH)
-    target = next(month_dir.glob("*_labels.xml.gz"))
+def _materialize(real_run: RealRun, asset: str) -> dg.ExecuteInProcessResult:
+    job = real_run.definitions.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(partition_key=SAMPLE_MONTH, instance=real_run.instance,
+                                  asset_selection=[dg.AssetKey(asset)], raise_on_error=False)
+
+
+def test_sha256_check_is_the_download_hash_and_a_changed_file_is_fetched_again(
+    real_run: RealRun
+) -> None:
+    first = _evaluations(real_run.result)["raw_labels:sha256_verified"]
+    target = raw_dir(real_run.data_dir, SAMPLE_MONTH) / first.metadata["file"].value
+    assert first.metadata["sha256"].value == first.metadata["expected"].value
+    # Unchanged since the download recorded its hash: verified again without reading it.
+    again = _materialize(real_run, "raw_labels")
+    [evaluation] = again.get_asset_check_evaluations()
+    [materialization] = again.get_asset_materialization_events()
+    assert evaluation.passed and materialization.materialization.metadata[
+        "skipped_already_verified"].value is True
+    # A file changed on disk no longer verifies: it is fetched again, and the check passes on
+    # the fresh copy.
     original = target.read_bytes()
-    try:
-        target.write_bytes(original[:-1] + bytes([original[-1] ^ 0xFF]))
-        result = raw_sha256_result("labels", SAMPLE_MONTH, real_run.data_dir)
-    finally:
-        target.write_bytes(original)
-    assert not result.passed and target.name in (result.description or "")
-    assert raw_sha256_result("labels", SAMPLE_MONTH, real_run.data_dir).passed
+    target.write_bytes(original[:-1] + bytes([original[-1] ^ 0xFF]))
+    fixed = _materialize(real_run, "raw_labels")
+    [evaluation] = fixed.get_asset_check_evaluations()
+    [materialization] = fixed.get_asset_materialization_events()
+    assert evaluation.passed and materialization.materialization.metadata[
+        "skipped_already_verified"].value is False
+    assert target.read_bytes() == original
 
 
 def _doctor(real_run: RealRun, entity: str, change: pl.DataFrame | None = None) -> None:

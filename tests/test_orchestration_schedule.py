@@ -16,6 +16,7 @@ from discogs_assets.lib.acquisition.mirror_server import Fault, FaultPlan, Mirro
 from discogs_assets.lib.sample_mirror import build_sample_mirror
 from resources.dump_source import DumpSourceResource
 from schedules.daily import daily_current_month
+from tests.lifecycle_helpers import drive_to
 from tests.orchestration_helpers import Env, SentryStandIn, add_run, make_env
 
 MONTH = "2026-04"
@@ -143,14 +144,14 @@ def test_late_dump_alerts_once_per_day_from_the_late_day(
         assert listings(server) == 4
 
 
-@pytest.mark.parametrize(("fault", "said"), [
+@pytest.mark.parametrize(("fault", "said", "wait_s"), [
     (Fault("status", "listing", status=429, headers={"Retry-After": "3500"}, times=5),
-     "the host asked to wait 3500 s"),
-    (Fault("status", "listing", status=503, times=5), "HTTP 503"),
+     "the host asked to wait 3500 s", 3500),
+    (Fault("status", "listing", status=503, times=5), "HTTP 503", None),
 ])
 def test_listing_error_skips_with_one_request_and_no_alert(
     env: Env, instance: dg.DagsterInstance, mirror: Path, sentry: SentryStandIn,
-    fault: Fault, said: str
+    fault: Fault, said: str, wait_s: int | None
 ) -> None:
     with MirrorServer(mirror, faults=FaultPlan(fault)) as server:
         skip = tick(env, instance, server, at(20))  # a late day: still no alert, no run
@@ -158,6 +159,25 @@ def test_listing_error_skips_with_one_request_and_no_alert(
     assert isinstance(skip, dg.SkipReason)
     assert "the dump listing failed" in skip.skip_message and said in skip.skip_message
     assert late_alerts(sentry) == []
+    # The host's Retry-After is kept for every process (sensors, steps), not only this tick.
+    backoff = env.lifecycle().host_backoff_until("127.0.0.1", at(20))
+    if wait_s is None:
+        assert backoff is None
+    else:
+        assert backoff is not None and backoff[0] >= at(20) + timedelta(seconds=wait_s)
+
+
+def test_a_wait_the_host_asked_of_another_process_means_no_request(
+    env: Env, instance: dg.DagsterInstance, mirror: Path
+) -> None:
+    env.lifecycle().record_host_backoff("127.0.0.1", at(12) + timedelta(hours=1),
+                                       "discogs_new_dump: HTTP 429")
+    with MirrorServer(mirror) as server:
+        skip = tick(env, instance, server, at(12))
+        assert server.requests == []
+    assert isinstance(skip, dg.SkipReason)
+    assert "no request before 2026-04-12T03:00:00+00:00 (discogs_new_dump: HTTP 429)" in \
+        skip.skip_message
 
 
 def test_complete_busy_or_missed_ticks_make_no_request(
@@ -175,14 +195,13 @@ def test_complete_busy_or_missed_ticks_make_no_request(
         assert isinstance(busy, dg.SkipReason) and "in progress" in busy.skip_message
         instance.report_run_canceled(run)
 
-        table = env.warehouse.processing()
-        for status in ("downloading", "ready_for_processing", "processing", "completed"):
-            table.transition(MONTH, status)
+        drive_to(env.lifecycle(), MONTH, "completed")
         done = tick(env, instance, server, at(20))
         assert isinstance(done, dg.SkipReason) and "2026-04 is complete" in done.skip_message
         assert server.requests == []
 
-        table.fail(MONTH, error="warehouse_releases: shrink guard", retryable=False)
+        env.lifecycle().record_failure(MONTH, error="warehouse_releases: shrink guard",
+                                       retryable=False)
         again = tick(env, instance, server, at(21))  # not complete: runs again while published
         assert isinstance(again, dg.RunRequest) and listings(server) == 1
 

@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 from parsing_helpers import SAMPLES, etree_counts, parse_both, parse_to_frames, read_tables
 
-from discogs_assets.lib.parsing import detect_entity, parse_dump, validate_table
+from discogs_assets.lib.parsing import detect_entity, parse_dump
+from discogs_assets.lib.parsing.schemas import validate_table
 
 SAMPLE_FILES = (
     "discogs_20200806_labels.xml.gz", "discogs_20200806_artists.xml.gz",

@@ -9,8 +9,9 @@ import polars as pl
 import pytest
 from parsing_helpers import SAMPLES
 
-from discogs_assets.lib.parsing import ParseProgress, parse_dump, validate_table
+from discogs_assets.lib.parsing import ParseProgress, parse_dump
 from discogs_assets.lib.parsing import runner as runner_module
+from discogs_assets.lib.parsing.schemas import validate_table
 from discogs_assets.lib.tables import TABLES, empty_frame
 
 

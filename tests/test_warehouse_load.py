@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from lifecycle_helpers import drive_to
 from warehouse_helpers import base_month, load_all, next_month, snapshot, write_month
 
 from discogs_assets.lib.tables import TABLES_BY_NAME
@@ -36,8 +37,8 @@ def test_first_load(engine: sa.Engine, tmp_path: Path) -> None:
     assert releases.input_rows == 19 and releases.rows_written == 19
     assert rows(engine, "SELECT id, first_seen_month, last_seen_month, removed_in_month "
                         "FROM release ORDER BY id") == [
-        (1000, "2026-01", "2026-01", None), (1001, "2026-01", "2026-01", None),
-        (1002, "2026-01", "2026-01", None)]
+        (1000, "2026-01", None, None), (1001, "2026-01", None, None),
+        (1002, "2026-01", None, None)]
     # text survives exactly: a >6 kB track title (past a btree entry), a 20-digit qty,
     # empty string vs null, JSON lists with quotes
     assert rows(engine, "SELECT length(title) FROM release_track WHERE release_id = 1001 "
@@ -74,19 +75,19 @@ def test_second_month_adds_edits_removes_and_revives(engine: sa.Engine, tmp_path
     assert rows(engine, "SELECT title FROM release_track WHERE release_id = 1000 "
                         "ORDER BY track_idx") == [("Mind Of A Machine",),
                                                   ("Science Fiction (Edit)",)]
-    # tombstoned, not deleted: the row and its children stay
+    # tombstoned, not deleted: the row and its children stay; it was last seen in January
     assert rows(engine, "SELECT removed_in_month, last_seen_month FROM release WHERE id = 1002"
                 ) == [("2026-02", "2026-01")]
     assert rows(engine, "SELECT COUNT(*) FROM release_label WHERE release_id = 1002") == [(1,)]
     assert rows(engine, "SELECT first_seen_month, last_seen_month FROM release WHERE id = 1000"
-                ) == [("2026-01", "2026-02")]
+                ) == [("2026-01", None)]  # present: seen in the current month
     assert rows(engine, "SELECT first_seen_month FROM release WHERE id = 1003") == [("2026-02",)]
 
     mar_res = load_all(engine, tmp_path, "2026-03")
     assert (mar_res["labels"].revived, mar_res["labels"].added) == (1, 0)
     assert rows(engine, "SELECT name, first_seen_month, last_seen_month, removed_in_month "
                         "FROM label WHERE id = 3") == [
-        ("Long Gone (back)", "2026-01", "2026-03", None)]
+        ("Long Gone (back)", "2026-01", None, None)]
     with engine.connect() as conn:
         feb_labels = read_changes(conn, "2026-02", "labels")
     assert feb_labels is not None
@@ -197,18 +198,18 @@ def test_dangling_references_are_kept_and_counted(engine: sa.Engine, tmp_path: P
 
 
 def test_views_return_expected_rows(engine: sa.Engine, tmp_path: Path) -> None:
-    from discogs_assets.lib.warehouse import ProcessingStatus, ProcessingTable
+    from discogs_assets.lib.lifecycle import MonthLifecycle
 
     write_month(tmp_path, "2026-01", base_month())
     write_month(tmp_path, "2026-02", next_month(base_month()))
-    pt = ProcessingTable(engine)
-    for status in ("downloading", "ready_for_processing", "processing"):
-        pt.transition("2026-01", ProcessingStatus(status))
+    pt = MonthLifecycle(engine)
+    drive_to(pt, "2026-01", "processing")
     load_all(engine, tmp_path, "2026-01")
-    pt.transition("2026-01", ProcessingStatus.COMPLETED)
-    pt.transition("2026-02", ProcessingStatus.DOWNLOADING)
+    drive_to(pt, "2026-01", "completed")
+    drive_to(pt, "2026-02", "downloading", run_id="r-2")
     load_all(engine, tmp_path, "2026-02")
-    pt.fail("2025-12", error="no complete dump published for 2025-12", retryable=False)
+    pt.record_failure("2025-12", error="no complete dump published for 2025-12",
+                      retryable=False)
 
     assert rows(engine, "SELECT entity, present, removed, last_seen_month FROM v_entity_counts "
                         "ORDER BY entity") == [
@@ -248,7 +249,7 @@ def test_chunked_load_equals_single_chunk(warehouse_url: str, tmp_path: Path) ->
     assert any(line.startswith("chunk 3/3 (100%): ") and "rows written" in line for line in said)
     assert any(line.startswith("chunk 1/3 (33%): ") and "present records compared" in line
                for line in said)
-    assert any(line.startswith("release_track: 2 indexes rebuilt in ") for line in said) == (
+    assert any(line.startswith("release_track: 1 index rebuilt in ") for line in said) == (
         eng.dialect.name == "postgresql")  # SQLite keeps its primary keys in place
     eng.dispose()
     ref.dispose()

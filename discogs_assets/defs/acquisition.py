@@ -1,20 +1,32 @@
-"""Acquisition: resolve the month's dump, fetch its CHECKSUM, download and verify each file."""
+"""Acquisition: resolve the month's dump, fetch its CHECKSUM, download and verify each file.
 
+Checks: ``raw_<entity>:sha256_verified`` (blocking; from the hash the download computed, or
+recorded for the unchanged file) and ``discogs_checksum:latest_month_fresh`` (a warning, not
+partitioned: it judges the newest published month; the daily summary sensor evaluates it too).
+"""
 
 import hashlib
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import dagster as dg
 
-from discogs_assets.defs.partitions import MONTHLY_BACKFILL, OWNERS, monthly_partitions
-from discogs_assets.defs.tracking import month_step
-from discogs_assets.lib.acquisition import ChecksumError, DumpSource, parse_checksum
+from discogs_assets.defs.month_step import month_step
+from discogs_assets.defs.partitions import (
+    MONTHLY_BACKFILL,
+    OWNERS,
+    monthly_check,
+    monthly_partitions,
+)
+from discogs_assets.lib.acquisition import ChecksumError, DownloadResult, DumpSource, parse_checksum
 from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.layout import raw_dir
+from discogs_assets.lib.lifecycle import CHECKSUM_STEP, Stage
 from discogs_assets.lib.manifest import MonthManifest
+from discogs_assets.lib.orchestration import freshness
+from discogs_assets.lib.settings import Settings
 from discogs_assets.lib.tables import ENTITIES
-from discogs_assets.lib.warehouse import ProcessingStatus
 from resources.dump_source import DumpSourceResource
 from resources.gate import IngestionGateResource
 from resources.settings import PipelineSettings
@@ -22,6 +34,7 @@ from resources.warehouse import WarehouseResource
 
 DOWNLOAD_POOL = "discogs_downloads"
 PROGRESS_LOG_SECONDS = 15.0
+SHA256_CHECK = "sha256_verified"
 
 # Short waits only: long ones (a 429 with an hour's Retry-After) fail the run for the retry sensor.
 DOWNLOAD_RETRY = dg.RetryPolicy(
@@ -55,7 +68,8 @@ def discogs_checksum(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     month = context.partition_key
-    with month_step(context, gate, warehouse, ProcessingStatus.DOWNLOADING) as processing:
+    with month_step(context, gate, warehouse, owner=CHECKSUM_STEP, stage=Stage.DOWNLOAD,
+                    dump_host=dump_source.host()) as step:
         month_dir = raw_dir(settings.data_path, month)
         manifest = None if config.refresh_listing else MonthManifest.read(month_dir)
         requests = 0
@@ -67,13 +81,19 @@ def discogs_checksum(
         else:
             context.log.info(f"month={month} dump={manifest.dump_date} already resolved on disk; "
                              "no request made (refresh_listing=true asks again)")
-        processing.update(
+        step.lifecycle.record_dump(
             month,
+            run_id=context.run.run_id,
             dump_date=manifest.dump_date,
             checksum_sha256=manifest.checksum_sha256,
             checksums=manifest.sha256,
             unverified=not manifest.verified,
         )
+        checksum = manifest.dump.checksum_file
+        step.lifecycle.record_checksum_seen(
+            month, sha256=manifest.checksum_sha256,
+            listed_at=checksum.last_modified if checksum else None, seen_at=datetime.now(UTC))
+        step.finish()
     files = {kind: {"name": f.name, "size": f.size, "sha256": manifest.sha256.get(f.name)}
              for kind, f in manifest.dump.files.items() if kind in ENTITIES}
     context.log.info(f"month={month} dump={manifest.dump_date} files={sorted(files)} "
@@ -105,6 +125,21 @@ def _resolve_month(source: DumpSource, month: str, accept_unverified: bool) -> M
     return MonthManifest(dump, hashlib.sha256(body).hexdigest(), sums)
 
 
+@dg.asset_check(
+    asset=freshness.CHECK_ASSET,
+    name=freshness.CHECK_NAME,
+    description="The latest published month is completed within DISCOGS_FRESHNESS_DAYS "
+    "(default 3) of its CHECKSUM appearing; also evaluated daily by the ops summary sensor.",
+)
+def latest_month_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    max_days = Settings.from_env().freshness_days
+    result = freshness.latest_month_freshness(warehouse.processing().all(), datetime.now(UTC),
+                                              max_days)
+    return dg.AssetCheckResult(passed=result.passed, severity=dg.AssetCheckSeverity.WARN,
+                               description=result.reason,
+                               metadata={"month": result.month or "", "max_days": max_days})
+
+
 def _raw_asset(entity: str) -> dg.AssetsDefinition:
     @dg.asset(
         name=f"raw_{entity}",
@@ -118,6 +153,10 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
         retry_policy=DOWNLOAD_RETRY,
         description=f"The month's {entity} dump (.xml.gz) on local disk, SHA-256 verified against "
         "the CHECKSUM; resumable, skipped when already present and verified.",
+        check_specs=[monthly_check(
+            SHA256_CHECK, f"raw_{entity}", blocking=True,
+            description="The file on disk hashes to the sha256 its CHECKSUM lists (a dump "
+            "accepted without a CHECKSUM is a warning: verified by size only).")],
     )
     def raw_entity(
         context: dg.AssetExecutionContext,
@@ -127,7 +166,8 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
         month = context.partition_key
-        with month_step(context, gate, warehouse, ProcessingStatus.DOWNLOADING) as processing:
+        with month_step(context, gate, warehouse, owner=entity, stage=Stage.DOWNLOAD,
+                        dump_host=dump_source.host()) as step:
             month_dir = raw_dir(settings.data_path, month)
             manifest = MonthManifest.read(month_dir)
             if manifest is None:
@@ -139,18 +179,17 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
                 raise NonRetryableError(
                     f"dump {manifest.dump_date} for {month} has no {entity} file published yet"
                 )
+            expected = manifest.sha256.get(listed.name)
             with dump_source.get_source(log=context.log) as source:
                 result = source.download(
                     listed,
                     month_dir,
-                    expected_sha256=manifest.sha256.get(listed.name),
+                    expected_sha256=expected,
                     progress=_progress_logger(context, listed.name),
                 )
-            downloaded = [(month_dir / f.name).exists() for k, f in manifest.dump.files.items()
-                          if k in ENTITIES]
-            if not manifest.dump.missing_kinds and all(downloaded):
-                processing.transition(month, ProcessingStatus.READY_FOR_PROCESSING,
-                                      run_id=context.run.run_id)
+            step.finish(stats_patch={f"raw_{entity}": {
+                "bytes": result.bytes, "seconds": round(result.seconds, 3),
+                "skipped_already_verified": result.skipped}})
         return dg.MaterializeResult(
             metadata={
                 "file": result.path.name,
@@ -162,10 +201,27 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
                 "requests": result.requests,
                 "skipped_already_verified": result.skipped,
                 "verified": result.verified,
-            }
+            },
+            check_results=[_sha256_result(result, expected)],
         )
 
     return raw_entity
+
+
+def _sha256_result(result: DownloadResult, expected: str | None) -> dg.AssetCheckResult:
+    """The download hashed the file while writing it (or found it unchanged since): compare."""
+    name = result.path.name
+    if expected is None:
+        return dg.AssetCheckResult(
+            check_name=SHA256_CHECK, passed=False, severity=dg.AssetCheckSeverity.WARN,
+            metadata={"file": name, "sha256": result.sha256},
+            description=f"{name} was accepted without a CHECKSUM: size only")
+    passed = result.sha256 == expected
+    return dg.AssetCheckResult(
+        check_name=SHA256_CHECK, passed=passed,
+        metadata={"file": name, "sha256": result.sha256, "expected": expected},
+        description=None if passed else
+        f"{name}: sha256 {result.sha256} but the CHECKSUM lists {expected}")
 
 
 def _progress_logger(

@@ -1,19 +1,32 @@
-"""Parsing: each raw dump file becomes its set of Parquet tables (one directory per entity)."""
+"""Parsing: each raw dump file becomes its set of Parquet tables (one directory per entity).
+
+Checks, evaluated by the parse step on what it wrote. Blocking (a bad month must not reach the
+warehouse): ``non_empty`` (zero records is a failure, never a success), ``count_drift`` against
+the previous month, ``schema_and_unique_keys`` (pandera). A warning: ``missing_key_fields``.
+"""
 
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import dagster as dg
 
-from discogs_assets.defs.partitions import MONTHLY_BACKFILL, OWNERS, monthly_partitions
-from discogs_assets.defs.tracking import month_step
+from discogs_assets.defs.month_step import month_step
+from discogs_assets.defs.partitions import (
+    MONTHLY_BACKFILL,
+    OWNERS,
+    monthly_check,
+    monthly_partitions,
+)
 from discogs_assets.lib.errors import NonRetryableError
-from discogs_assets.lib.layout import parsed_dir, raw_dir
+from discogs_assets.lib.layout import parsed_dir, previous_month, raw_dir
+from discogs_assets.lib.lifecycle import MonthLifecycle, Stage
 from discogs_assets.lib.manifest import MonthManifest
+from discogs_assets.lib.orchestration import quality
 from discogs_assets.lib.parsing import ParseProgress, parse_dump
+from discogs_assets.lib.settings import Settings
 from discogs_assets.lib.tables import ENTITIES, tables_for
-from discogs_assets.lib.warehouse import ProcessingStatus
 from resources.gate import IngestionGateResource
 from resources.settings import PipelineSettings
 from resources.warehouse import WarehouseResource
@@ -28,6 +41,22 @@ class ParseConfig(dg.Config):
     """Broken records to skip (each logged) before the month fails; 0 = none."""
 
 
+def _check_specs(entity: str) -> list[dg.AssetCheckSpec]:
+    asset = f"parsed_{entity}"
+    return [
+        monthly_check("non_empty", asset, blocking=True,
+                      description="At least one record: zero records is a failure."),
+        monthly_check("count_drift", asset, blocking=True,
+                      description="Record count within DISCOGS_MAX_COUNT_DRIFT (default 10 %) "
+                      "of the previous month's."),
+        monthly_check("schema_and_unique_keys", asset, blocking=True,
+                      description="Every table meets its pandera schema; unique keys hold."),
+        monthly_check("missing_key_fields", asset,
+                      description=f"Share of records without {quality.KEY_FIELDS[entity]} below "
+                      "DISCOGS_MAX_MISSING_KEY_SHARE (default 1 %); a warning."),
+    ]
+
+
 def _parsed_asset(entity: str) -> dg.AssetsDefinition:
     @dg.asset(
         name=f"parsed_{entity}",
@@ -40,6 +69,7 @@ def _parsed_asset(entity: str) -> dg.AssetsDefinition:
         description=f"The month's {entity} as Parquet tables "
         f"({', '.join(t.name for t in tables_for(entity))}) under parsed/YYYY-MM/{entity}/, "
         "replaced as a whole so the previous output survives a failed parse.",
+        check_specs=_check_specs(entity),
     )
     def parsed_entity(
         context: dg.AssetExecutionContext,
@@ -49,7 +79,7 @@ def _parsed_asset(entity: str) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
         month = context.partition_key
-        with month_step(context, gate, warehouse, ProcessingStatus.PROCESSING) as processing:
+        with month_step(context, gate, warehouse, owner=entity, stage=Stage.PARSE) as step:
             manifest = MonthManifest.read(raw_dir(settings.data_path, month))
             listed = manifest.data_file(entity) if manifest else None
             if listed is None:
@@ -66,13 +96,15 @@ def _parsed_asset(entity: str) -> dg.AssetsDefinition:
             )
             for bad in result.bad_records:
                 context.log.warning(f"skipped broken record: {bad}")
-            processing.update(
-                month,
+            step.finish(
                 parser_version=result.parser_version,
                 stats_patch={f"parsed_{entity}": {"records": result.records,
                                                   "seconds": round(result.seconds, 3),
                                                   "bad_records": len(result.bad_records)}},
             )
+        # Judged after the stage finished, as the output stands (a failed blocking check
+        # fails this step; the run-failure sensor records it as not retryable).
+        checks = list(parsed_results(entity, month, settings.data_path, step.lifecycle))
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": result.records,
@@ -88,10 +120,55 @@ def _parsed_asset(entity: str) -> dg.AssetsDefinition:
                 "bad_records_skipped": len(result.bad_records),
                 "control_chars_replaced": result.control_chars_replaced,
                 "dump_date": manifest.dump_date,
-            }
+            },
+            check_results=checks,
         )
 
     return parsed_entity
+
+
+def parsed_results(entity: str, month: str, data_path: Path,
+                   lifecycle: MonthLifecycle) -> Iterator[dg.AssetCheckResult]:
+    """The four checks of one entity's parsed month, as written on disk, in spec order."""
+    directory = parsed_dir(data_path, month, entity)
+    limits = Settings.from_env()
+    count = quality.root_row_count(directory, entity) or 0
+    yield dg.AssetCheckResult(check_name="non_empty", passed=count > 0,
+                              metadata={"records": count},
+                              description=None if count else f"{entity} for {month}: "
+                              f"0 records in {directory}")
+    previous = _previous_count(data_path, lifecycle, month, entity)
+    drift = quality.count_drift(count, previous, max_fraction=limits.max_count_drift)
+    yield dg.AssetCheckResult(
+        check_name="count_drift", passed=drift.passed, description=drift.reason,
+        metadata={"records": count, "previous_records": previous or 0,
+                  "drift": round(drift.drift, 4) if drift.drift is not None else 0.0})
+    problems = quality.schema_problems(directory, entity) if count else {}
+    yield dg.AssetCheckResult(
+        check_name="schema_and_unique_keys", passed=not problems,
+        metadata={"problems": dg.MetadataValue.json(problems)},
+        description="; ".join(f"{t}: {p}" for t, p in problems.items())[:2000] or None)
+    missing, total = quality.missing_key_count(directory, entity) if count else (0, 0)
+    share = quality.missing_share(missing, total)
+    limit = limits.max_missing_key_share
+    yield dg.AssetCheckResult(
+        check_name="missing_key_fields", passed=share <= limit,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"missing": missing, "records": total, "share": round(share, 6),
+                  "threshold": limit},
+        description=f"{missing} of {total} {entity} have no {quality.KEY_FIELDS[entity]}")
+
+
+def _previous_count(data_path: Path, lifecycle: MonthLifecycle, month: str,
+                    entity: str) -> int | None:
+    """The previous month's record count: its parsed output, else what its parse recorded."""
+    prev = previous_month(month)
+    on_disk = quality.root_row_count(parsed_dir(data_path, prev, entity), entity)
+    if on_disk is not None:
+        return on_disk
+    row = lifecycle.get(prev) or {}
+    recorded = (row.get("stats") or {}).get(f"parsed_{entity}", {}).get("records")
+    return int(recorded) if recorded is not None else None
 
 
 def _progress_logger(

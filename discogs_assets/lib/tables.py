@@ -11,15 +11,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-ENTITIES: tuple[str, ...] = ("labels", "artists", "masters", "releases")
-"""Dump kinds in warehouse load order (a release refers to labels, artists and masters)."""
-
-ENTITY_ROOT_TABLE: dict[str, str] = {
-    "labels": "label",
-    "artists": "artist",
-    "masters": "master",
-    "releases": "release",
-}
+from discogs_assets.lib.entities import ENTITIES as ENTITIES
+from discogs_assets.lib.entities import ENTITY_ROOT_TABLE as ENTITY_ROOT_TABLE
 
 Str = pl.Utf8
 I64 = pl.Int64

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
 from discogs_assets.lib.acquisition.names import InvalidDumpName, parse_dump_name
+from discogs_assets.lib.atomic import write_bytes_atomic
 from discogs_assets.lib.errors import NonRetryableError
 
 _LINE_RE = re.compile(r"([0-9a-fA-F]{64})(?: {1,2})(\S+)", re.ASCII)
@@ -65,3 +67,29 @@ def parse_checksum(body: bytes, *, source_name: str = "CHECKSUM") -> dict[str, s
 def sha256_file(path: Path) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _record_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.sha256.json")
+
+
+def record_sha256(path: Path, digest: str) -> None:
+    """Remember ``path``'s sha256 together with the size and mtime the file has now."""
+    stat = path.stat()
+    record = {"sha256": digest, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    write_bytes_atomic(_record_path(path), json.dumps(record).encode())
+
+
+def file_sha256(path: Path) -> str:
+    """``path``'s sha256: the recorded one while the file keeps the size and mtime it had when
+    it was recorded (hashing a 10 GB dump again takes a minute), else hashed and recorded now."""
+    stat = path.stat()
+    try:
+        record = json.loads(_record_path(path).read_text())
+        if (record["size"], record["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
+            return str(record["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no record, or an unreadable one: hash the file
+    digest = sha256_file(path)
+    record_sha256(path, digest)
+    return digest

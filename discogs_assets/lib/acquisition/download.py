@@ -2,7 +2,9 @@
 
 The temporary name is stable so a later attempt (or a later run) can resume it with a Range
 request; the final name only ever holds a complete, verified file (fsync, atomic rename, fsync
-of the directory). A file already present and verified is not fetched again.
+of the directory). The sha256 computed while streaming is recorded next to the file with its
+size and mtime (``.<name>.sha256.json``), so a file already present is verified again without
+reading it while it is unchanged; a present file that does not verify is fetched again.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from discogs_assets.lib.acquisition.checksum import sha256_file
+from discogs_assets.lib.acquisition.checksum import file_sha256, record_sha256
 from discogs_assets.lib.acquisition.errors import (
     ChecksumMismatch,
     InsufficientDiskSpace,
@@ -28,8 +30,9 @@ from discogs_assets.lib.acquisition.errors import (
 )
 from discogs_assets.lib.acquisition.listing import DumpFile
 from discogs_assets.lib.acquisition.names import parse_dump_name
-from discogs_assets.lib.acquisition.retry import RetryConfig, retry_call
+from discogs_assets.lib.acquisition.retry import retry_call
 from discogs_assets.lib.atomic import fsync_dir
+from discogs_assets.lib.http_retry import RetryPolicy
 
 ProgressFn = Callable[[int, int | None, float, float | None], None]
 FreeBytesFn = Callable[[Path], int]
@@ -65,7 +68,7 @@ class DownloadResult:
 
 @dataclass
 class DownloadSettings:
-    retry: RetryConfig = field(default_factory=RetryConfig)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     progress_interval: float = 10.0  # seconds between progress reports
     chunk_size: int = 1 << 20
     sleep: Callable[[float], None] = time.sleep
@@ -161,7 +164,7 @@ def _already_done(
     if not final.exists():
         return None
     size = final.stat().st_size
-    digest = sha256_file(final)
+    digest = file_sha256(final)
     ok = digest == expected_sha256 if expected_sha256 is not None else file.size_matches(size)
     if ok:
         return digest
@@ -242,6 +245,7 @@ def download_file(
             if problem is None:
                 os.replace(part, final)
                 fsync_dir(dest_dir)
+                record_sha256(final, digest)  # hashed while streaming: never hashed again
                 seconds = time.monotonic() - started
                 tracker.report(size, size)
                 return DownloadResult(

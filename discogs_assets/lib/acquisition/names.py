@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from discogs_assets.lib.entities import ENTITIES
 from discogs_assets.lib.errors import NonRetryableError
-from discogs_assets.lib.tables import ENTITIES
 
 CHECKSUM = "CHECKSUM"
 KINDS: tuple[str, ...] = (*ENTITIES, CHECKSUM)

@@ -19,9 +19,9 @@ from typing import Any
 
 from discogs_assets.lib.acquisition.listing import DumpFile
 from discogs_assets.lib.acquisition.names import CHECKSUM
+from discogs_assets.lib.entities import ENTITIES
 from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.layout import check_month
-from discogs_assets.lib.tables import ENTITIES
 
 
 class DumpNotPublished(NonRetryableError):

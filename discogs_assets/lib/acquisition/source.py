@@ -50,11 +50,11 @@ from discogs_assets.lib.acquisition.listing import (
     parse_s3_listing,
 )
 from discogs_assets.lib.acquisition.names import InvalidDumpName, key_for, parse_dump_name
-from discogs_assets.lib.acquisition.retry import RetryConfig, parse_retry_after, retry_call
+from discogs_assets.lib.acquisition.retry import retry_call
 from discogs_assets.lib.acquisition.selection import MonthDump, select_month
+from discogs_assets.lib.http_retry import RetryPolicy, parse_retry_after
 from discogs_assets.lib.layout import check_month
 
-PRODUCTION_URL = "https://data.discogs.com/"
 LISTING_FORMATS = ("auto", "html", "s3")
 MAX_LISTING_BYTES = 32 << 20  # a year listing is a few KB; refuse anything absurd
 MAX_SMALL_FILE_BYTES = 1 << 20  # CHECKSUM files are a few hundred bytes
@@ -106,7 +106,7 @@ class DumpSource(ABC):
                 f"listing_format must be one of {LISTING_FORMATS}, not {listing_format!r}"
             )
         settings = DownloadSettings(
-            retry=RetryConfig(
+            retry=RetryPolicy(
                 max_attempts=max_attempts,
                 base_delay=base_delay,
                 max_delay=max_delay,

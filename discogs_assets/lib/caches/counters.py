@@ -1,17 +1,22 @@
-"""Per-run counters of the identity-cache step, and how they are reported.
+"""Per-run counters of the identity caches: two sets, each named for where it comes from.
 
-Counting is per identity, so a run with both passes (local warm, then the remote refresh) never
-counts an identity twice: each pass records one outcome per identity, and the combined outcome is
-the most telling one (see ``OUTCOME_PRECEDENCE``). Work counters (documents warmed, LML errors)
-add up across passes.
+- ``local.*``: the local warm (documents built from this warehouse), one outcome per identity.
+- ``lml.*``: the LML service's refresh, the seven counters of its contract, derived only from
+  the service's per-id answers (a batch that failed as a whole counts each of its ids in
+  ``lml.lml_error``).
+- ``skipped_discogs_unavailable``: flagged identities, which neither pass touches.
+
+The two sets are never merged: a remote ``not_found`` must not disappear because the local warm
+found the record, nor a local success count as the service's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final, Protocol
 
 import sentry_sdk
 from sentry_sdk.tracing_utils import has_span_streaming_enabled
@@ -21,11 +26,7 @@ NOT_FOUND: Final = "not_found"
 NOT_IMPLEMENTED: Final = "not_implemented"
 ERROR: Final = "error"
 OUTCOMES: Final = (WARMED, NOT_FOUND, NOT_IMPLEMENTED, ERROR)
-
-# When two passes disagree about one identity: an error needs attention whatever the other pass
-# did; a pass that warmed the identity beats one that could not find or serve it; a missing
-# record (a stale reference) beats a source nobody serves.
-OUTCOME_PRECEDENCE: Final = {ERROR: 3, WARMED: 2, NOT_FOUND: 1, NOT_IMPLEMENTED: 0}
+SKIPPED: Final = "skipped_discogs_unavailable"
 
 SPAN_OP: Final = "discogs.identity_caches"
 NOT_FOUND_RATIO_LIMIT: Final = 0.01  # above this share of not_found the identity list is stale
@@ -40,107 +41,109 @@ class Log(Protocol):
 
 
 @dataclass
-class CacheCounters:
-    """The counters of one run. ``outcomes`` (identity id -> outcome) is the per-identity record
-    the identity counters are derived from; it is not reported as such."""
+class _Counters:
+    """Identity outcomes of one pass: every identity scanned is either resolved (an answer
+    other than ``error``) or counted in the error counter."""
+
+    PREFIX: ClassVar[str]
+    ERROR_COUNTER: ClassVar[str]
 
     identities_scanned: int = 0
-    skipped_discogs_unavailable: int = 0
+    identities_resolved: int = 0
     warmed_releases: int = 0
     warmed_artists: int = 0
-    lml_error: int = 0
-    outcomes: dict[str, str] = field(default_factory=dict, repr=False)
-    # cache-table write counts of the local warm ("cache_release_rewritten": n, ...)
-    documents: dict[str, int] = field(default_factory=dict)
+    not_found: int = 0
+    not_implemented: int = 0
 
-    def record(self, identity_id: str, outcome: str) -> None:
-        """Set one identity's outcome for this pass, keeping the most telling one."""
-        if outcome not in OUTCOME_PRECEDENCE:
-            raise ValueError(f"unknown outcome {outcome!r} for identity {identity_id!r}")
-        previous = self.outcomes.get(identity_id)
-        if previous is None or OUTCOME_PRECEDENCE[outcome] > OUTCOME_PRECEDENCE[previous]:
-            self.outcomes[identity_id] = outcome
-
-    def count(self, outcome: str) -> int:
-        return sum(1 for o in self.outcomes.values() if o == outcome)
-
-    @property
-    def identities_resolved(self) -> int:
-        """Identities whose outcome is not ``error``."""
-        return sum(1 for o in self.outcomes.values() if o != ERROR)
-
-    @property
-    def not_found(self) -> int:
-        return self.count(NOT_FOUND)
-
-    @property
-    def not_implemented(self) -> int:
-        return self.count(NOT_IMPLEMENTED)
-
-    def merged(self, other: CacheCounters) -> CacheCounters:
-        """Combine two passes over the same identity set (local warm + remote refresh)."""
-        out = CacheCounters(
-            identities_scanned=max(self.identities_scanned, other.identities_scanned),
-            skipped_discogs_unavailable=max(
-                self.skipped_discogs_unavailable, other.skipped_discogs_unavailable
-            ),
-            warmed_releases=self.warmed_releases + other.warmed_releases,
-            warmed_artists=self.warmed_artists + other.warmed_artists,
-            lml_error=self.lml_error + other.lml_error,
-            outcomes=dict(self.outcomes),
-            documents={k: self.documents.get(k, 0) + other.documents.get(k, 0)
-                       for k in {*self.documents, *other.documents}},
-        )
-        for identity_id, outcome in other.outcomes.items():
-            out.record(identity_id, outcome)
-        return out
+    def record(self, outcome: str, *, release_warmed: bool = False,
+               artists_warmed: int = 0) -> None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        self.identities_scanned += 1
+        if outcome == ERROR:
+            setattr(self, self.ERROR_COUNTER, getattr(self, self.ERROR_COUNTER) + 1)
+            return
+        self.identities_resolved += 1
+        self.not_found += outcome == NOT_FOUND
+        self.not_implemented += outcome == NOT_IMPLEMENTED
+        self.warmed_releases += release_warmed
+        self.warmed_artists += artists_warmed
 
     def as_metadata(self) -> dict[str, int]:
-        """The reported counters (plain ints: Dagster shows them as numbers)."""
-        return {
-            "identities_scanned": self.identities_scanned,
-            "identities_resolved": self.identities_resolved,
-            "warmed_releases": self.warmed_releases,
-            "warmed_artists": self.warmed_artists,
-            "not_found": self.not_found,
-            "not_implemented": self.not_implemented,
-            "lml_error": self.lml_error,
-            "skipped_discogs_unavailable": self.skipped_discogs_unavailable,
-        }
+        """The counters under their reported names (plain ints: numbers in Dagster and
+        Sentry)."""
+        return {f"{self.PREFIX}.{f.name}": int(getattr(self, f.name))
+                for f in dataclasses.fields(self)}
 
 
-COUNTER_NAMES: Final = tuple(CacheCounters().as_metadata())
+@dataclass
+class LocalCounters(_Counters):
+    PREFIX: ClassVar[str] = "local"
+    ERROR_COUNTER: ClassVar[str] = "error"
+
+    error: int = 0
 
 
-def not_found_ratio(counters: CacheCounters) -> float:
-    """``not_found / identities_scanned`` (0.0 for an empty scan): above
-    ``NOT_FOUND_RATIO_LIMIT`` the identity list refers to records the warehouse no longer has."""
-    if counters.identities_scanned == 0:
-        return 0.0
-    return counters.not_found / counters.identities_scanned
+@dataclass
+class LmlCounters(_Counters):
+    """The contract's seven counters; ``identities_scanned`` is the ids sent."""
+
+    PREFIX: ClassVar[str] = "lml"
+    ERROR_COUNTER: ClassVar[str] = "lml_error"
+
+    lml_error: int = 0
+
+    def record_failed_batch(self, size: int) -> None:
+        self.identities_scanned += size
+        self.lml_error += size
+
+
+@dataclass(frozen=True)
+class StaleReferences:
+    """The stale-reference check's figures: ``basis`` says whose answers they are."""
+
+    basis: str  # "lml", "local", or "none" (no counters for the month: the check fails)
+    not_found: int = 0
+    scanned: int = 0
+
+    @property
+    def ratio(self) -> float:
+        return self.not_found / self.scanned if self.scanned else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.basis != "none" and self.ratio <= NOT_FOUND_RATIO_LIMIT
+
+
+def stale_references(lml: LmlCounters | None, local: Mapping[str, int] | None,
+                     ) -> StaleReferences:
+    """``lml.not_found / lml.identities_scanned`` when the service was asked this run (it
+    knows which identities still exist); otherwise the local warm's (a record absent or
+    removed from this warehouse)."""
+    if lml is not None:
+        return StaleReferences("lml", lml.not_found, lml.identities_scanned)
+    if local is not None:
+        return StaleReferences("local", local["local.not_found"],
+                               local["local.identities_scanned"])
+    return StaleReferences("none")
 
 
 @contextlib.contextmanager
-def sentry_span(counters: CacheCounters, name: str = "identity caches") -> Iterator[Any]:
-    """One Sentry span carrying every counter as an attribute, set when the span is created.
+def sentry_span(attributes: Mapping[str, int], name: str) -> Iterator[Any]:
+    """One Sentry span carrying ``attributes`` (numbers stay numbers), set at its creation.
 
-    In span-streaming mode (``trace_lifecycle="stream"``) the attributes go to
-    ``sentry_sdk.traces.start_span(attributes=...)``; otherwise the legacy API is used and the
-    counters are set as span data right after creation, before the span can be sent. Without an
-    active span a transaction is started, so the counters are not dropped with an orphan span.
-    Without a Sentry client every call here is a no-op.
+    Span streaming (``trace_lifecycle="stream"``) takes the attributes in
+    ``sentry_sdk.traces.start_span``. The transaction API has no attributes parameter: there the
+    span is a transaction (a span alone is never sent) whose data is set before it is yielded,
+    so no code runs on the span before it holds every counter. Without a Sentry client (or
+    with tracing off) every call here is a no-op.
     """
-    attributes: Mapping[str, int] = counters.as_metadata()
     client = sentry_sdk.get_client()
     if client.is_active() and has_span_streaming_enabled(client.options):
         with sentry_sdk.traces.start_span(name=name, attributes=dict(attributes)) as span:
             yield span
         return
-    if sentry_sdk.get_current_span() is None:
-        span_cm = sentry_sdk.start_transaction(op=SPAN_OP, name=name)
-    else:
-        span_cm = sentry_sdk.start_span(op=SPAN_OP, name=name)
-    with span_cm as span:
+    with sentry_sdk.start_transaction(op=SPAN_OP, name=name) as span:
         for key, value in attributes.items():
             span.set_data(key, value)
         yield span

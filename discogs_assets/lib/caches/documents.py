@@ -19,6 +19,12 @@ from ..tables import TABLES_BY_NAME
 
 Doc = dict[str, Any]
 CHUNK: Final = 500  # ids per IN (...) query; far below SQLite's bound-parameter limit
+# kind -> (cache table, key column); identifiers only from this fixed list.
+CACHE_TABLES: Final = {
+    "release": ("cache_release", "release_id"),
+    "master": ("cache_master", "master_id"),
+    "artist": ("cache_artist", "artist_id"),
+}
 
 
 def content_hash(doc: Doc) -> str:

@@ -1,42 +1,54 @@
 """Refresh the cache of a separate metadata-lookup service (LML) over HTTP.
 
 ``POST {LML_BASE_URL}/api/v1/cache/refresh-for-identities`` with ``{"identity_ids": [...]}``
-and a bearer key. The server refuses more than ``LML_REFRESH_BATCH_CAP`` ids (400) and an empty
-list (422), so batches never exceed the cap and a configuration asking for more refuses to
-start. Requests are spread by a rate limiter (batches per minute, retries included) with bounded
-concurrency; 429/503 ``Retry-After`` pauses every worker; a 401 stops the run.
+(the service's integer identity ids, as JSON numbers, in ascending order) and a bearer key.
+The server refuses more than ``LML_REFRESH_BATCH_CAP`` ids (400) and an empty list (422), so
+batches never exceed the cap, a configuration asking for more refuses to start, and an empty
+batch is the deploy guard's probe: 422 means the endpoint is there, 404/405 that the service
+version lacks it (nothing else is sent).
+
+Every request (probe, batch, retry) takes a slot of one request budget: at most
+``batches_per_minute`` request starts a minute, evenly spaced, kept in a SQLite bucket in the
+data directory (pyrate-limiter) so that every run of the instance draws from the same budget.
+At most ``concurrency`` batches are in flight; a 429/503 ``Retry-After`` pauses every worker;
+retries follow the project's one retry policy (``lib/http_retry``); a 401/403 stops the run.
 """
 
 from __future__ import annotations
 
-import email.utils
+import contextlib
 import json
 import math
-import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 import httpx
 import sqlalchemy as sa
+from pyrate_limiter import InMemoryBucket, Limiter, Rate, SQLiteBucket
 
-from ..envvars import env_number
-from ..errors import NonRetryableError
-from .counters import ERROR, OUTCOMES, CacheCounters, Log
+from ..errors import NonRetryableError, RetryableError
+from ..http_retry import GaveUp, RetryAfterTooLong, RetryPolicy, parse_retry_after, retry_call
+from .counters import ERROR, OUTCOMES, LmlCounters, Log
 from .identities import load_identities
 
 LML_REFRESH_BATCH_CAP: Final = 50
 REFRESH_PATH: Final = "/api/v1/cache/refresh-for-identities"
 USER_AGENT: Final = "discogs-pipeline identity-caches"
 MAX_BODY_BYTES: Final = 16 * 1024 * 1024  # a 50-id answer is kilobytes; refuse a runaway body
+BUDGET_FILE: Final = "lml_request_budget.sqlite"  # in the data directory
+_BUDGET_NAME: Final = "lml_refresh"
 _LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+# Short waits between attempts of one batch; a server asking for more than 10 minutes fails
+# the batch instead of holding the run.
+LML_RETRY: Final = RetryPolicy(max_attempts=4, base_delay=1.0, max_delay=60.0,
+                               max_retry_after=600.0)
 
-Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
 
@@ -48,11 +60,16 @@ class RemoteRefreshUnauthorized(NonRetryableError):
     """The LML service refused the API key (401/403): every further batch would fail too."""
 
 
-def _env_number(env: Mapping[str, str], name: str, default: float, kind: type = int) -> Any:
-    try:
-        return env_number(name, default, kind, env)
-    except ValueError as exc:
-        raise RemoteRefreshConfigError(str(exc)) from None
+class RefreshEndpointMissing(NonRetryableError):
+    """The deploy guard's probe got 404/405: this service version has no refresh endpoint."""
+
+
+class RefreshProbeFailed(NonRetryableError):
+    """The probe got an answer the contract does not allow for an empty batch."""
+
+
+class RefreshServiceUnavailable(RetryableError):
+    """The probe could not reach a working service within the retry policy."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +83,7 @@ class RemoteRefreshConfig:
     concurrency: int = 3
     batch_timeout_s: float = 360
     dry_run: bool = False
-    max_attempts: int = 4
-    max_retry_after_s: float = 600  # a longer server-requested pause fails the batch instead
+    retry: RetryPolicy = LML_RETRY
 
     def __post_init__(self) -> None:
         if self.batch_size > LML_REFRESH_BATCH_CAP:
@@ -76,8 +92,7 @@ class RemoteRefreshConfig:
                 f"{LML_REFRESH_BATCH_CAP} ids per request (LML_REFRESH_BATCH_CAP); "
                 f"set a batch size of at most {LML_REFRESH_BATCH_CAP}"
             )
-        for name, value in (("batch_size", self.batch_size), ("concurrency", self.concurrency),
-                            ("max_attempts", self.max_attempts)):
+        for name, value in (("batch_size", self.batch_size), ("concurrency", self.concurrency)):
             if value < 1:
                 raise RemoteRefreshConfigError(f"LML refresh {name} must be >= 1, got {value}")
         for name, number in (("batches_per_minute", self.batches_per_minute),
@@ -100,50 +115,43 @@ class RemoteRefreshConfig:
     def endpoint(self) -> str:
         return self.base_url.rstrip("/") + REFRESH_PATH
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> RemoteRefreshConfig | None:
-        """The configuration from ``LML_*`` variables; ``None`` when ``LML_BASE_URL`` is unset."""
-        env = os.environ if env is None else env
-        base_url = env.get("LML_BASE_URL", "").strip()
-        if not base_url:
-            return None
-        return cls(
-            base_url=base_url,
-            api_key=env.get("LML_API_KEY", ""),
-            batch_size=_env_number(env, "LML_REFRESH_BATCH_SIZE", LML_REFRESH_BATCH_CAP),
-            batches_per_minute=_env_number(env, "LML_BATCHES_PER_MINUTE", 20, float),
-            concurrency=_env_number(env, "LML_CONCURRENCY", 3),
-            batch_timeout_s=_env_number(env, "LML_BATCH_TIMEOUT_S", 360, float),
-            dry_run=env.get("LML_DRY_RUN", "").strip().lower() in ("1", "true", "yes"),
-        )
 
+@contextlib.contextmanager
+def request_budget(batches_per_minute: float, path: Path | None) -> Iterator[Limiter]:
+    """The request budget: one request start per ``60 / batches_per_minute`` seconds.
 
-class RateLimiter:
-    """Spaces request starts at least ``60 / per_minute`` seconds apart, across threads.
-
-    ``pause(seconds)`` pushes the next slot back for everyone (a server's ``Retry-After``).
+    ``path``: a SQLite file shared (under a file lock) by every process that opens it, so
+    concurrent and back-to-back runs draw from one budget; None keeps it in this process.
     """
+    rate = Rate(1, math.ceil(60_000 / batches_per_minute))  # ms between request starts
+    if path is None:
+        bucket: InMemoryBucket | SQLiteBucket = InMemoryBucket([rate])
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        bucket = SQLiteBucket.init_from_file([rate], table=_BUDGET_NAME, db_path=str(path),
+                                             use_file_lock=True)
+    with Limiter(bucket) as limiter:
+        yield limiter
 
-    def __init__(self, per_minute: float, *, clock: Clock = time.monotonic,
-                 sleep: Sleep = time.sleep) -> None:
-        self._interval = 60.0 / per_minute
-        self._clock = clock
+
+class _Pause:
+    """A wait every worker honours before its next request (a server's ``Retry-After`` or a
+    retry backoff holds all of them: sending more at a server that asked for a pause helps
+    no one)."""
+
+    def __init__(self, sleep: Sleep) -> None:
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._next: float | None = None
+        self._until = 0.0
 
-    def acquire(self) -> None:
+    def hold(self, seconds: float) -> None:
         with self._lock:
-            now = self._clock()
-            slot = now if self._next is None else max(now, self._next)
-            self._next = slot + self._interval
-        if slot > now:
-            self._sleep(slot - now)
+            self._until = max(self._until, time.monotonic() + seconds)
+        self.wait()
 
-    def pause(self, seconds: float) -> None:
-        with self._lock:
-            until = self._clock() + seconds
-            self._next = until if self._next is None else max(self._next, until)
+    def wait(self) -> None:
+        while (left := self._until - time.monotonic()) > 0:
+            self._sleep(left)
 
 
 @dataclass(frozen=True)
@@ -158,30 +166,20 @@ class IdResult:
 
 @dataclass
 class BatchOutcome:
-    results: dict[str, IdResult]
+    results: dict[int, IdResult]
     failed: str | None = None  # why the whole batch failed (timeout, malformed body, HTTP error)
-    stray_items: int = 0  # answers the body held that name no id of the batch
+    stray_items: int = 0  # answers that name no id of the batch, or one already answered
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+def _is_id(value: Any) -> bool:
+    return type(value) is int  # the contract's integer id; a bool or a numeric string is not
 
 
-def parse_refresh_response(body: bytes, sent: Sequence[str]) -> BatchOutcome:
+def parse_refresh_response(body: bytes, sent: Sequence[int]) -> BatchOutcome:
     """Validate a 200 body against the contract; raise ValueError when it is unusable as a whole.
 
     Unknown statuses and ids sent but not answered become ``error`` results; items that name no
-    id of the batch are counted as strays.
+    id of the batch (or repeat one) are counted as strays.
     """
     try:
         doc = json.loads(body)
@@ -190,15 +188,14 @@ def parse_refresh_response(body: bytes, sent: Sequence[str]) -> BatchOutcome:
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
         raise ValueError("body has no 'results' list")
     wanted = set(sent)
-    results: dict[str, IdResult] = {}
+    results: dict[int, IdResult] = {}
     strays = 0
     for item in doc["results"]:
         identity_id = item.get("identity_id") if isinstance(item, dict) else None
-        key = str(identity_id) if isinstance(identity_id, str | int) else None
-        if key is None or key not in wanted:
+        if not _is_id(identity_id) or identity_id not in wanted or identity_id in results:
             strays += 1
             continue
-        results[key] = _parse_item(item)
+        results[identity_id] = _parse_item(item)
     for identity_id in sent:
         results.setdefault(identity_id, IdResult(ERROR, message="missing from the response"))
     return BatchOutcome(results, stray_items=strays)
@@ -211,7 +208,7 @@ def _parse_item(item: dict[str, Any]) -> IdResult:
         return IdResult(ERROR, message=f"unknown status {status!r}")
     sources = item.get("sources")
     release = sources.get("discogs_release") if isinstance(sources, dict) else None
-    if not isinstance(release, dict):
+    if status == ERROR or not isinstance(release, dict):
         return IdResult(status, message=message)
     artists = release.get("artists")
     artists_ok = sum(
@@ -225,73 +222,102 @@ class _Deadline(Exception):
     pass
 
 
-class _Refresher:
-    """Sends batches for one run; shared by the worker threads."""
+class _Transient(RetryableError):
+    """Worth another attempt under the retry policy (a 429/503/5xx or a connection failure)."""
 
-    def __init__(self, cfg: RemoteRefreshConfig, client: httpx.Client, limiter: RateLimiter,
-                 clock: Clock) -> None:
+
+class _BatchFailed(Exception):
+    """This batch failed for good; the run goes on."""
+
+
+class _Refresher:
+    """Sends the probe and the batches of one run; shared by the worker threads."""
+
+    def __init__(self, cfg: RemoteRefreshConfig, client: httpx.Client, budget: Limiter,
+                 log: Log, sleep: Sleep) -> None:
         self.cfg = cfg
         self.client = client
-        self.limiter = limiter
-        self.clock = clock
+        self.budget = budget
+        self.log = log
+        self.pause = _Pause(sleep)
         self.stop = threading.Event()
 
-    def send(self, ids: list[str]) -> BatchOutcome:
-        last = "not sent"
-        for attempt in range(1, self.cfg.max_attempts + 1):
-            if self.stop.is_set():
-                return self._failed(ids, "run stopped (the server refused the API key)")
-            self.limiter.acquire()
-            try:
-                status, headers, body = self._post(ids)
-            except (httpx.TimeoutException, _Deadline):
-                # A slow server is not helped by sending the same work again.
-                return self._failed(ids, f"timed out after {self.cfg.batch_timeout_s:g} s")
-            except httpx.TransportError as exc:
-                last = f"connection failed ({exc.__class__.__name__})"
-                self.limiter.pause(min(2.0 ** (attempt - 1), self.cfg.max_retry_after_s))
-                continue
-            if status == 200:
-                try:
-                    return parse_refresh_response(body, ids)
-                except ValueError as exc:
-                    return self._failed(ids, f"malformed response: {exc}")
-            if status in (401, 403):
-                self.stop.set()
-                raise RemoteRefreshUnauthorized(
-                    f"LML refresh at {self.cfg.endpoint} answered HTTP {status}: the API key "
-                    "(LML_API_KEY) was refused; stopping the refresh"
-                )
-            last = f"HTTP {status}: {_snippet(body)}"
-            if status not in (429, 503) and status < 500:
-                return self._failed(ids, last)  # our request is wrong: retrying cannot help
-            wait = parse_retry_after(headers.get("retry-after"))
-            if wait is None:
-                wait = min(2.0 ** (attempt - 1), self.cfg.max_retry_after_s)
-            if wait > self.cfg.max_retry_after_s:
-                return self._failed(ids, f"{last}; Retry-After {wait:g} s exceeds the "
-                                         f"{self.cfg.max_retry_after_s:g} s limit")
-            self.limiter.pause(wait)
-        return self._failed(ids, f"gave up after {self.cfg.max_attempts} attempts; last: {last}")
+    def _request(self, ids: list[int]) -> tuple[int, bytes]:
+        """One attempt: wait for any pause and a budget slot, POST, classify the answer."""
+        if self.stop.is_set():
+            raise _BatchFailed("run stopped (the server refused the API key)")
+        self.pause.wait()
+        self.budget.try_acquire(_BUDGET_NAME)  # blocks until the budget has a slot
+        try:
+            status, headers, body = self._post(ids)
+        except (httpx.TimeoutException, _Deadline):
+            # A slow server is not helped by sending the same work again.
+            raise _BatchFailed(f"timed out after {self.cfg.batch_timeout_s:g} s") from None
+        except httpx.TransportError as exc:
+            raise _Transient(f"connection failed ({exc.__class__.__name__})") from None
+        if status in (401, 403):
+            self.stop.set()
+            raise RemoteRefreshUnauthorized(
+                f"LML refresh at {self.cfg.endpoint} answered HTTP {status}: the API key "
+                "(LML_API_KEY) was refused; stopping the refresh")
+        if status in (429, 503) or status >= 500:
+            raise _Transient(f"HTTP {status}: {_snippet(body)}",
+                             retry_after=parse_retry_after(headers.get("retry-after")))
+        return status, body
 
-    def _post(self, ids: list[str]) -> tuple[int, httpx.Headers, bytes]:
-        deadline = self.clock() + self.cfg.batch_timeout_s
+    def _attempts(self, ids: list[int], what: str) -> tuple[int, bytes]:
+        return retry_call(lambda: self._request(ids), self.cfg.retry, what=what,
+                          retry_on=_Transient, sleep=self.pause.hold, log=self.log)
+
+    def probe(self) -> None:
+        """The deploy guard: an empty batch must get the contract's 422."""
+        what = f"LML refresh endpoint probe (POST {self.cfg.endpoint} with no ids)"
+        try:
+            status, body = self._attempts([], what)
+        except (GaveUp, RetryAfterTooLong) as exc:
+            raise RefreshServiceUnavailable(str(exc), retry_after=exc.retry_after) from None
+        except _BatchFailed as exc:
+            raise RefreshServiceUnavailable(f"{what}: {exc}") from None
+        if status == 422:
+            return
+        if status in (404, 405):
+            raise RefreshEndpointMissing(
+                "refresh endpoint missing on LML_BASE_URL; deploy the service version that "
+                f"has it ({what} answered HTTP {status}; nothing else was sent)")
+        raise RefreshProbeFailed(
+            f"{what} answered HTTP {status} where the contract answers 422: "
+            f"{_snippet(body)}; not sending any batch")
+
+    def send(self, ids: list[int], what: str) -> BatchOutcome:
+        try:
+            status, body = self._attempts(ids, what)
+        except (GaveUp, RetryAfterTooLong, _BatchFailed) as exc:
+            return _failed(ids, str(exc))
+        if status != 200:  # our request is wrong (400, a redirect...): retrying cannot help
+            return _failed(ids, f"HTTP {status}: {_snippet(body)}")
+        try:
+            return parse_refresh_response(body, ids)
+        except ValueError as exc:
+            return _failed(ids, f"malformed response: {exc}")
+
+    def _post(self, ids: list[int]) -> tuple[int, httpx.Headers, bytes]:
+        deadline = time.monotonic() + self.cfg.batch_timeout_s
         with self.client.stream("POST", self.cfg.endpoint, json={"identity_ids": ids}) as resp:
             chunks: list[bytes] = []
             size = 0
             # The read timeout bounds each wait; the deadline bounds a server trickling bytes.
             for chunk in resp.iter_bytes():
                 size += len(chunk)
-                if self.clock() > deadline:
+                if time.monotonic() > deadline:
                     raise _Deadline
                 if size > MAX_BODY_BYTES:
                     return resp.status_code, resp.headers, b"<response body too large>"
                 chunks.append(chunk)
             return resp.status_code, resp.headers, b"".join(chunks)
 
-    @staticmethod
-    def _failed(ids: list[str], why: str) -> BatchOutcome:
-        return BatchOutcome({i: IdResult(ERROR, message=why) for i in ids}, failed=why)
+
+def _failed(ids: list[int], why: str) -> BatchOutcome:
+    return BatchOutcome({i: IdResult(ERROR, message=why) for i in ids}, failed=why)
 
 
 def _snippet(body: bytes, limit: int = 200) -> str:
@@ -299,36 +325,39 @@ def _snippet(body: bytes, limit: int = 200) -> str:
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
-def batches(ids: Sequence[str], size: int) -> list[list[str]]:
-    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
+def batches(ids: Sequence[int], size: int) -> list[list[int]]:
+    """Batches of at most ``size`` ids, in ascending numeric order."""
+    ordered = sorted(ids)
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
 
-def refresh_ids(cfg: RemoteRefreshConfig, ids: Sequence[str], log: Log, *,
-                clock: Clock = time.monotonic, sleep: Sleep = time.sleep,
-                transport: httpx.BaseTransport | None = None) -> CacheCounters:
-    """Refresh ``ids`` (already filtered: never a flagged identity) and count the outcomes.
-
-    ``identities_scanned`` is left to the caller, who knows the whole identity set.
-    """
-    counters = CacheCounters()
+def refresh_ids(cfg: RemoteRefreshConfig, ids: Sequence[int], log: Log, *, budget: Limiter,
+                sleep: Sleep = time.sleep,
+                transport: httpx.BaseTransport | None = None) -> LmlCounters:
+    """Probe the endpoint, then refresh ``ids`` (already filtered: never a flagged identity)
+    and count the service's answers. Nothing is sent for no ids, nor in a dry run."""
+    counters = LmlCounters()
     groups = batches(ids, cfg.batch_size)
-    if cfg.dry_run:
-        log.info(f"LML refresh dry run: would send {len(ids)} identities in {len(groups)} "
-                 f"batches of <= {cfg.batch_size} to {cfg.endpoint}")
+    if cfg.dry_run or not groups:
+        if cfg.dry_run:
+            log.info(f"LML refresh dry run: would send {len(ids)} identities in {len(groups)} "
+                     f"batches of <= {cfg.batch_size} to {cfg.endpoint}")
         return counters
     timeout = httpx.Timeout(cfg.batch_timeout_s, connect=min(30.0, cfg.batch_timeout_s))
-    limiter = RateLimiter(cfg.batches_per_minute, clock=clock, sleep=sleep)
     headers = {"Authorization": f"Bearer {cfg.api_key}", "User-Agent": USER_AGENT}
     # follow_redirects stays off: the bearer key must only ever reach the configured host.
     with httpx.Client(headers=headers, timeout=timeout, follow_redirects=False, verify=True,
                       transport=transport) as client:
-        refresher = _Refresher(cfg, client, limiter, clock)
+        refresher = _Refresher(cfg, client, budget, log, sleep)
+        refresher.probe()
         with ThreadPoolExecutor(max_workers=cfg.concurrency,
                                 thread_name_prefix="lml-refresh") as pool:
-            futures = [pool.submit(refresher.send, g) for g in groups]
+            total = len(groups)
+            futures = [pool.submit(refresher.send, g, f"LML refresh batch {n}/{total}")
+                       for n, g in enumerate(groups, start=1)]
             try:
                 for number, future in enumerate(futures, start=1):
-                    _count_batch(counters, future.result(), number, len(groups), log)
+                    _count_batch(counters, future.result(), number, total, log)
             except RemoteRefreshUnauthorized:
                 refresher.stop.set()
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -336,33 +365,39 @@ def refresh_ids(cfg: RemoteRefreshConfig, ids: Sequence[str], log: Log, *,
     return counters
 
 
-def _count_batch(counters: CacheCounters, outcome: BatchOutcome, number: int, total: int,
+def _count_batch(counters: LmlCounters, outcome: BatchOutcome, number: int, total: int,
                  log: Log) -> None:
     if outcome.failed is not None:
-        counters.lml_error += 1
+        counters.record_failed_batch(len(outcome.results))
         log.warning(f"LML refresh batch {number}/{total} failed: {outcome.failed}")
+        return
     for identity_id, result in outcome.results.items():
-        counters.record(identity_id, result.status)
-        counters.warmed_releases += int(result.release_success)
-        counters.warmed_artists += result.artists_success
-        if result.status == ERROR and outcome.failed is None:
-            counters.lml_error += 1
+        counters.record(result.status, release_warmed=result.release_success,
+                        artists_warmed=result.artists_success)
+        if result.status == ERROR:
             log.warning(f"LML refresh of identity {identity_id}: {result.message}")
     if outcome.stray_items:
-        counters.lml_error += outcome.stray_items
         log.warning(f"LML refresh batch {number}/{total}: {outcome.stray_items} result(s) "
-                    "named no identity of the batch")
+                    "named no identity of the batch or repeated one (ignored)")
 
 
-def refresh_remote(engine: sa.Engine, cfg: RemoteRefreshConfig, counters: CacheCounters,
-                   log: Log, **kwargs: Any) -> CacheCounters:
-    """Refresh every active identity not flagged ``discogs_unavailable``; return ``counters``
-    merged with this pass (see ``CacheCounters.merged``). ``kwargs`` go to ``refresh_ids``."""
+@dataclass(frozen=True)
+class RefreshResult:
+    """``counters`` is None in a dry run (nothing was asked of the service)."""
+
+    counters: LmlCounters | None
+    skipped_discogs_unavailable: int
+
+
+def refresh_remote(engine: sa.Engine, cfg: RemoteRefreshConfig, log: Log, *,
+                   budget: Limiter, **kwargs: Any) -> RefreshResult:
+    """Refresh every active identity not flagged ``discogs_unavailable``. ``kwargs`` go to
+    ``refresh_ids``."""
     identities = load_identities(engine, active_only=True)
     flagged = sum(1 for i in identities if i.discogs_unavailable)
     ids = [i.identity_id for i in identities if not i.discogs_unavailable]
-    remote = refresh_ids(cfg, ids, log, **kwargs)
-    remote.identities_scanned = len(identities)
-    remote.skipped_discogs_unavailable = flagged
-    log.info(f"LML refresh: {remote.as_metadata()}")
-    return counters.merged(remote)
+    counters = refresh_ids(cfg, ids, log, budget=budget, **kwargs)
+    if cfg.dry_run:
+        return RefreshResult(None, flagged)
+    log.info(f"LML refresh: {counters.as_metadata()}, skipped_discogs_unavailable={flagged}")
+    return RefreshResult(counters, flagged)

@@ -2,10 +2,11 @@
 
 Per identity one outcome: ``warmed``, ``not_found`` (record absent or tombstoned),
 ``not_implemented`` (a source this pipeline does not serve) or ``error`` (its documents could
-not be built); flagged identities (``discogs_unavailable``) are only counted. A document is
-written only when its content hash changed, and only the document columns are written, so the
-runtime columns applications own survive. Identities are processed in chunks, one transaction
-each; the outcome of each identity is recorded on its ``identity`` row.
+not be built); flagged identities (``discogs_unavailable``) are only counted (flagging set their
+outcome and purged their documents). A document is written only when its content hash changed,
+and only the document columns are written, so the runtime columns applications own survive.
+Identities are processed in chunks, one transaction each; the outcome of each identity is
+recorded on its ``identity`` row.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import sqlalchemy as sa
 
 from ..layout import check_month
 from ..warehouse.engine import write_transaction
-from .counters import ERROR, NOT_FOUND, NOT_IMPLEMENTED, WARMED, CacheCounters, Log
+from .counters import ERROR, NOT_FOUND, NOT_IMPLEMENTED, WARMED, LocalCounters, Log
 from .documents import (
+    CACHE_TABLES,
     CHUNK,
     Doc,
     artist_documents,
@@ -33,19 +35,23 @@ from .documents import (
 )
 from .identities import DISCOGS_SOURCES, Identity, load_identities
 
-# kind -> (cache table, key column); identifiers only from this fixed list.
-CACHE_TABLES: Final = {
-    "release": ("cache_release", "release_id"),
-    "master": ("cache_master", "master_id"),
-    "artist": ("cache_artist", "artist_id"),
-}
 # A document could not be built from these: bad data in a row, not a broken database.
 _DATA_ERRORS: Final = (ValueError, TypeError, KeyError)
 
 
+@dataclass
+class WarmResult:
+    """What one local warm did: the ``local.*`` counters, the flagged identities it skipped,
+    and the cache-table writes ("cache_release_rewritten": n, ...)."""
+
+    counters: LocalCounters
+    skipped_discogs_unavailable: int
+    documents: dict[str, int]
+
+
 @dataclass(frozen=True)
 class Outcome:
-    identity_id: str
+    identity_id: int
     outcome: str
     message: str | None = None
     release_warmed: bool = False
@@ -161,21 +167,18 @@ def _record_outcomes(conn: sa.Connection, outcomes: Iterable[Outcome], month: st
 
 
 def warm_local(engine: sa.Engine, month: str, log: Log, *,
-               chunk_size: int = CHUNK) -> CacheCounters:
-    """Warm the caches from the warehouse state after loading ``month``; return the counters.
-
-    ``counters.documents`` holds per-table write counts (inserted / rewritten / unchanged).
-    """
+               chunk_size: int = CHUNK) -> WarmResult:
+    """Warm the caches from the warehouse state after loading ``month``."""
     check_month(month)
     now = datetime.now(UTC).isoformat()
     identities = load_identities(engine, active_only=True)
-    counters = CacheCounters(identities_scanned=len(identities))
     warmer = _Warmer(month, now)
     todo: list[Identity] = []
     outcomes: list[Outcome] = []
+    skipped = 0
     for ident in identities:
         if ident.discogs_unavailable:
-            counters.skipped_discogs_unavailable += 1  # never touched, not even its outcome
+            skipped += 1  # never touched: flagging already recorded its outcome
         elif ident.source not in DISCOGS_SOURCES:
             outcomes.append(Outcome(ident.identity_id, NOT_IMPLEMENTED,
                                     f"source {ident.source} is not served by this pipeline"))
@@ -187,14 +190,14 @@ def warm_local(engine: sa.Engine, month: str, log: Log, *,
         part = todo[start : start + chunk_size]
         chunk_outcomes = _warm_chunk(engine, warmer, part, month, now, log)
         outcomes.extend(chunk_outcomes)
+    counters = LocalCounters()
     for o in outcomes:
-        counters.record(o.identity_id, o.outcome)
-        counters.warmed_releases += int(o.release_warmed)
-        counters.warmed_artists += o.artists_warmed
-    counters.documents = dict(warmer.writes)
-    log.info(f"local cache warm for {month}: {counters.as_metadata()}; "
-             f"documents {counters.documents}")
-    return counters
+        counters.record(o.outcome, release_warmed=o.release_warmed,
+                        artists_warmed=o.artists_warmed)
+    result = WarmResult(counters, skipped, dict(warmer.writes))
+    log.info(f"local cache warm for {month}: {counters.as_metadata()}, "
+             f"skipped_discogs_unavailable={skipped}; documents {result.documents}")
+    return result
 
 
 def _warm_chunk(engine: sa.Engine, warmer: _Warmer, part: Sequence[Identity], month: str,

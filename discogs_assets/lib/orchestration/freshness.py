@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-DEFAULT_MAX_DAYS = 3.0
+CHECK_NAME = "latest_month_fresh"
+CHECK_ASSET = "discogs_checksum"
+"""The asset check that reports the verdict (in runs, and daily from the summary sensor)."""
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,7 @@ def evaluate_freshness(
     completed_at: datetime | None,
     now: datetime,
     *,
-    max_days: float = DEFAULT_MAX_DAYS,
+    max_days: float,
 ) -> FreshnessResult:
     """Judge the latest published month (``None`` when nothing has been published yet).
 
@@ -51,3 +55,17 @@ def evaluate_freshness(
     return FreshnessResult(
         True, month, f"{month} not completed yet; due by {deadline.isoformat()}", deadline
     )
+
+
+def latest_month_freshness(rows: Iterable[Mapping[str, Any]], now: datetime,
+                           max_days: float) -> FreshnessResult:
+    """Judge the newest month whose CHECKSUM has been seen, from the processing table's rows."""
+    seen = [(row["month"], row) for row in rows
+            if (row.get("stats") or {}).get("checksum_seen")]
+    if not seen:
+        return evaluate_freshness(None, None, None, now, max_days=max_days)
+    month, row = max(seen, key=lambda item: item[0])
+    info = row["stats"]["checksum_seen"]
+    appeared = datetime.fromisoformat(info.get("listed_at") or info["seen_at"])
+    completed = row.get("completed_at") if str(row["status"]) == "completed" else None
+    return evaluate_freshness(month, appeared, completed, now, max_days=max_days)

@@ -5,19 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandera.errors as pa_errors
 import polars as pl
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from discogs_assets.lib.parsing import validate_table
 from discogs_assets.lib.tables import ENTITY_ROOT_TABLE, tables_for
 from discogs_assets.lib.warehouse.schema import REFERENCES
 
 PENDING = ("not_started", "downloading", "ready_for_processing", "processing")
 
-DEFAULT_MAX_DRIFT = 0.10
-DEFAULT_MAX_MISSING_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -61,6 +57,12 @@ def root_row_count(entity_dir: Path, entity: str) -> int | None:
 
 def schema_problems(entity_dir: Path, entity: str) -> dict[str, str]:
     """table -> what is wrong with it (pandera schema, unique keys, a missing file); {} = fine."""
+    # Imported here: pandera takes longer to import than most checks take to run, and only
+    # this one needs it.
+    import pandera.errors as pa_errors
+
+    from discogs_assets.lib.parsing.schemas import validate_table
+
     problems: dict[str, str] = {}
     for spec in tables_for(entity):
         path = entity_dir / f"{spec.name}.parquet"

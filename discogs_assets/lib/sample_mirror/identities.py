@@ -47,7 +47,10 @@ def identity_rows(rng: Random, releases: Sequence[int], masters: Sequence[int],
         ("bandcamp", f"https://artist{rng.randint(1, 999)}.bandcamp.com/album/sample", "true",
          "false", ""),
     ]
-    return [(str(uuid.UUID(int=rng.getrandbits(128), version=4)), *row) for row in rows]
+    # The LML service's integer identity ids, spread over several digits so that numeric and
+    # text order differ.
+    ids = rng.sample(range(1, 1_000_000), len(rows))
+    return [(str(i), *row) for i, row in zip(ids, rows, strict=True)]
 
 
 def write_identities(path: Path, rows: Sequence[tuple[str, ...]]) -> None:

@@ -20,9 +20,9 @@ from typing import NamedTuple
 from isal.igzip import IGzipFile
 
 from ..atomic import atomic_path, write_bytes_atomic
+from ..entities import ENTITIES
 from ..errors import NonRetryableError
 from ..layout import check_month
-from ..tables import ENTITIES
 from .catalogue import Catalogue
 from .identities import identity_rows, write_identities
 from .model import Record
