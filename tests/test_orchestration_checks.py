@@ -161,6 +161,25 @@ def test_count_drift_beyond_the_fraction_fails(real_run: RealRun,
     assert _results(real_run, "artists")["count_drift"].passed
 
 
+def test_count_drift_falls_back_to_recorded_counts_once_retention_deleted_the_output(
+    real_run: RealRun, tmp_path: Path
+) -> None:
+    """Retention may delete the previous month's parsed output: the drift check then compares
+    against the record count its parse step recorded in the processing table."""
+    artists = _root(real_run, "artists")
+    only_next = tmp_path / "data"  # holds NEXT's parsed output, not SAMPLE_MONTH's
+    target = parsed_dir(only_next, NEXT, "artists")
+    target.mkdir(parents=True)
+    for table in parsed_dir(real_run.data_dir, SAMPLE_MONTH, "artists").glob("*.parquet"):
+        (target / table.name).write_bytes(table.read_bytes())
+    artists.head(850).write_parquet(target / "artist.parquet")
+    results = {r.check_name: r for r in parsed_results("artists", NEXT, only_next,
+                                                         real_run.processing())}
+    drift = results["count_drift"]
+    assert drift.metadata["previous_records"].value == artists.height  # recorded: 1,000
+    assert not drift.passed and "-15.00%" in (drift.description or "")
+
+
 def test_duplicate_ids_fail_schema_and_unique_keys(real_run: RealRun) -> None:
     masters = _root(real_run, "masters")
     _doctor(real_run, "masters", pl.concat([masters, masters.head(3)]))

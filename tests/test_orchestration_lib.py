@@ -16,8 +16,10 @@ from discogs_assets.lib.orchestration.new_dump import (
 )
 from discogs_assets.lib.orchestration.quality import count_drift
 from discogs_assets.lib.orchestration.retention import (
-    delete_raw_months,
-    select_raw_months_to_delete,
+    RetentionPlan,
+    delete_month_dirs,
+    plan_retention,
+    select_months_to_delete,
 )
 from discogs_assets.lib.orchestration.retry import (
     BackoffPolicy,
@@ -119,22 +121,56 @@ def test_freshness_verdicts() -> None:
     assert evaluate_freshness(None, None, None, seen, max_days=3).passed
 
 
-def test_retention_selection_keeps_newest_and_busy_months() -> None:
-    on_disk = ["2026-01", "2025-11", "2026-03", "2025-12", "2026-02", "lost+found"]
-    assert select_raw_months_to_delete(on_disk, keep=2) == ["2025-11", "2025-12", "2026-01"]
-    assert select_raw_months_to_delete(on_disk, keep=2, in_use={"2025-12"}) == \
-        ["2025-11", "2026-01"]
-    assert select_raw_months_to_delete(on_disk, keep=0) == []
-    assert select_raw_months_to_delete(on_disk, keep=None) == []
-    assert select_raw_months_to_delete(["2026-01"], keep=2) == []
+ON_DISK = ["2026-01", "2025-11", "2026-03", "2025-12", "2026-02", "lost+found"]
+STATUSES = {"2025-11": "completed", "2025-12": "failed", "2026-01": "completed",
+            "2026-02": "processing", "2026-03": "completed"}
 
 
-def test_delete_raw_months_reports_failures_without_raising(tmp_path: Path) -> None:
+def _plan(keep_raw: int = 2, keep_parsed: int = 3, statuses: dict[str, str] = STATUSES,
+          in_use: frozenset[str] = frozenset()) -> RetentionPlan:
+    return plan_retention(ON_DISK, ON_DISK, statuses, keep_raw=keep_raw,
+                          keep_parsed=keep_parsed, in_use=in_use)
+
+
+def test_retention_deletes_only_completed_months_beyond_the_newest() -> None:
+    plan = _plan()
+    # Beyond the newest 2 raw months: 2025-11 (completed: deleted), 2025-12 (failed: kept,
+    # a retry needs its files), 2026-01 (completed: deleted). "lost+found" is never ours.
+    assert plan.raw == ["2025-11", "2026-01"]
+    assert plan.parsed == ["2025-11"]  # beyond the newest 3: 2025-11 and the failed 2025-12
+    assert plan.unfinished == {"2025-12": "failed"} and plan.current == "2026-03"
+    # A month still loading (2026-02, processing) stays even beyond the window; so does a
+    # month that was never loaded at all.
+    loading = _plan(keep_raw=1, keep_parsed=1, statuses={**STATUSES, "2026-03": "processing"})
+    assert loading.raw == ["2025-11", "2026-01"] and "2026-02" not in loading.raw
+    assert loading.unfinished == {"2025-12": "failed", "2026-02": "processing"}
+    unknown = _plan(statuses={})
+    assert (unknown.raw, unknown.parsed) == ([], [])
+    assert set(unknown.unfinished.values()) == {"never loaded"}
+
+
+def test_retention_keeps_busy_months_the_current_parsed_month_and_zero_keeps_all() -> None:
+    busy = _plan(in_use=frozenset({"2025-11"}))
+    assert busy.raw == ["2026-01"] and busy.parsed == [] and busy.busy == ["2025-11"]
+    # The current (newest completed) month's parsed output stays even outside the window,
+    # here behind a newer month that is still loading.
+    current = _plan(keep_parsed=1, statuses={**STATUSES, "2026-03": "processing"})
+    assert current.current == "2026-01" and "2026-01" not in current.parsed
+    assert current.parsed == ["2025-11"]
+    assert _plan(keep_raw=0, keep_parsed=0).raw == [] == _plan(keep_raw=0, keep_parsed=0).parsed
+    only_raw = _plan(keep_raw=0)
+    assert only_raw.raw == [] and only_raw.parsed == ["2025-11"]
+    assert select_months_to_delete(["2026-01"], keep=2, completed=["2026-01"]) == []
+    assert select_months_to_delete(["lost+found", "2026-13", "2025-01", "2026-01"], keep=1,
+                                   completed=["lost+found", "2026-13", "2025-01"]) == ["2025-01"]
+
+
+def test_delete_month_dirs_reports_failures_without_raising(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     (raw / "2025-11").mkdir(parents=True)
     (raw / "2025-11" / "discogs_20251101_labels.xml.gz").write_bytes(b"x")
     (raw / "2025-12").write_bytes(b"")  # a file where a directory should be: rmtree fails
-    deleted, errors = delete_raw_months(raw, ["2025-11", "2025-12", "../etc"])
+    deleted, errors = delete_month_dirs(raw, ["2025-11", "2025-12", "../etc"])
     assert deleted == ["2025-11"] and not (raw / "2025-11").exists()
     assert set(errors) == {"2025-12", "../etc"}
     assert "NotADirectoryError" in errors["2025-12"]

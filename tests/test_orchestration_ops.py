@@ -34,12 +34,19 @@ def instance() -> Iterator[dg.DagsterInstance]:
         yield inst
 
 
-def _raw_months(env: Env, months: list[str]) -> Path:
-    raw = env.settings.data_path / "raw"
+def _month_dirs(env: Env, months: list[str]) -> tuple[Path, Path]:
+    """Raw and parsed directories of ``months`` as the steps leave them."""
+    raw, parsed = env.settings.data_path / "raw", env.settings.data_path / "parsed"
     for month in months:
         (raw / month).mkdir(parents=True)
         (raw / month / f"discogs_{month.replace('-', '')}01_labels.xml.gz").write_bytes(b"gz")
-    return raw
+        (parsed / month / "labels").mkdir(parents=True)
+        (parsed / month / "labels" / "label.parquet").write_bytes(b"pq")
+    return raw, parsed
+
+
+def _names(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir())
 
 
 def _after_success(env: Env, instance: dg.DagsterInstance, job_name: str = "discogs_monthly"
@@ -48,41 +55,72 @@ def _after_success(env: Env, instance: dg.DagsterInstance, job_name: str = "disc
     event = DagsterEvent("PIPELINE_SUCCESS", job_name=job_name)
     context = dg.build_run_status_sensor_context(
         sensor_name="discogs_raw_retention", dagster_event=event, dagster_instance=instance,
-        dagster_run=run, resources={"settings": env.settings})
+        dagster_run=run, resources={"settings": env.settings, "warehouse": env.warehouse})
     raw_retention(context)
 
 
-def test_retention_keeps_newest_two_and_months_in_use(env: Env,
-                                                      instance: dg.DagsterInstance) -> None:
-    raw = _raw_months(env, ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03"])
-    add_run(instance, "2025-12", dg.DagsterRunStatus.STARTED)  # a backfill reads 2025-12
+def _months_in_states(env: Env, states: dict[str, str]) -> None:
+    lifecycle = env.lifecycle()
+    for month, status in states.items():
+        drive_to(lifecycle, month, status)
+
+
+def test_retention_deletes_only_loaded_months_and_never_one_in_use(
+    env: Env, instance: dg.DagsterInstance, capfd: pytest.CaptureFixture[str]
+) -> None:
+    months = ["2025-10", "2025-11", "2025-12", "2026-01", "2026-02", "2026-03"]
+    raw, parsed = _month_dirs(env, months)
+    (raw / "lost+found").mkdir()  # not ours
+    _months_in_states(env, {"2025-10": "completed", "2025-11": "failed",
+                            "2025-12": "processing", "2026-01": "completed",
+                            "2026-02": "completed", "2026-03": "completed"})
+    add_run(instance, "2026-01", dg.DagsterRunStatus.STARTED)  # a backfill reads 2026-01
     _after_success(env, instance)
-    assert sorted(p.name for p in raw.iterdir()) == ["2025-12", "2026-02", "2026-03"]
+    # Raw (newest 2 kept): only 2025-10 was loaded, is beyond the window and unused.
+    assert _names(raw) == ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03", "lost+found"]
+    # Parsed (newest 3 kept): the same, for the months beyond 2026-01.
+    assert _names(parsed) == ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03"]
+    err = capfd.readouterr().err
+    assert "deleted raw 2025-10; deleted parsed 2025-10" in err
+    assert "kept, not loaded yet: 2025-11 (failed), 2025-12 (processing)" in err
+    assert "kept, a run uses them: 2026-01" in err
 
 
-def test_retention_zero_keeps_everything(env: Env, instance: dg.DagsterInstance,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retention_keeps_the_current_parsed_month_and_zero_keeps_all(
+    env: Env, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw, parsed = _month_dirs(env, ["2026-01", "2026-02", "2026-03"])
+    _months_in_states(env, {"2026-01": "completed", "2026-02": "completed",
+                            "2026-03": "failed"})
     monkeypatch.setenv("DISCOGS_KEEP_RAW_MONTHS", "0")
-    raw = _raw_months(env, ["2025-11", "2025-12", "2026-01"])
+    monkeypatch.setenv("DISCOGS_KEEP_PARSED_MONTHS", "1")
     _after_success(env, instance)
-    assert len(list(raw.iterdir())) == 3
+    assert _names(raw) == ["2026-01", "2026-02", "2026-03"]  # 0 keeps everything
+    # Newest 1 is the failed 2026-03; 2026-02 is the warehouse's current month: both stay.
+    assert _names(parsed) == ["2026-02", "2026-03"]
 
 
-def test_retention_ignores_other_jobs(env: Env, instance: dg.DagsterInstance) -> None:
-    raw = _raw_months(env, ["2025-11", "2025-12", "2026-01"])
-    _after_success(env, instance, job_name="warehouse_schema_job")
-    assert len(list(raw.iterdir())) == 3
+@pytest.mark.parametrize(("job_name", "runs"), [("__ASSET_JOB", True),
+                                                ("warehouse_schema_job", False)])
+def test_retention_after_monthly_runs_launched_from_asset_pages_only(
+    env: Env, instance: dg.DagsterInstance, job_name: str, runs: bool
+) -> None:
+    raw, _ = _month_dirs(env, ["2025-12", "2026-01", "2026-02"])
+    _months_in_states(env, {"2025-12": "completed"})
+    _after_success(env, instance, job_name=job_name)
+    assert ("2025-12" not in _names(raw)) is runs
 
 
 def test_retention_failure_is_logged_never_fatal(env: Env, instance: dg.DagsterInstance,
                                                  capfd: pytest.CaptureFixture[str]) -> None:
-    raw = _raw_months(env, ["2025-12", "2026-01", "2026-02"])
+    raw, _ = _month_dirs(env, ["2025-12", "2026-01", "2026-02"])
     elsewhere = env.settings.data_path / "other-disk"
     elsewhere.mkdir()
     (raw / "2025-11").symlink_to(elsewhere, target_is_directory=True)  # rmtree refuses links
+    _months_in_states(env, {"2025-11": "completed"})
     _after_success(env, instance)  # does not raise
-    assert sorted(p.name for p in raw.iterdir()) == ["2025-11", "2026-01", "2026-02"]
-    assert "could not delete raw dumps of 2025-11" in capfd.readouterr().err
+    assert _names(raw) == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert "could not delete raw 2025-11" in capfd.readouterr().err
 
 
 def _summary_tick(env: Env, instance: dg.DagsterInstance) -> dg.SensorResult:
