@@ -37,7 +37,12 @@ from discogs_assets.lib.orchestration.schedule import (
     needs_listing,
     schedule_run_key,
 )
-from discogs_assets.lib.orchestration.summary import months_parsed_by_older, summarize
+from discogs_assets.lib.orchestration.summary import (
+    GB,
+    DiskSpace,
+    months_parsed_by_older,
+    summarize,
+)
 from discogs_assets.lib.settings import Settings, SettingsError
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -217,6 +222,13 @@ def test_summary_and_parser_versions() -> None:
     assert summary.older_parser == ["2026-01"]
     assert months_parsed_by_older(rows, "11") == ["2025-12", "2026-01", "2026-02"]
     assert "failed: 2026-02" in summary.text()
+
+
+def test_disk_space_is_low_below_the_minimum_and_says_so() -> None:
+    ok = DiskSpace(free_bytes=20 * GB, total_bytes=500 * GB, min_free_bytes=20 * GB)
+    assert not ok.low and ok.text() == "free disk: 20.0 GB of 500.0 GB"
+    low = DiskSpace(free_bytes=20 * GB - 1, total_bytes=500 * GB, min_free_bytes=20 * GB)
+    assert low.low and "below the 20.0 GB minimum (DISCOGS_MIN_FREE_DISK_GB)" in low.text()
 
 
 PUBLISHED = ListingOutcome(Publication.PUBLISHED)

@@ -2,6 +2,8 @@
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -147,6 +149,29 @@ def test_daily_summary_lists_failed_pending_stale_and_older_parser(
         assert "parsed by an older parser: 2025-12" in text
     [evaluation] = result.asset_events
     assert evaluation.check_name == "latest_month_fresh" and evaluation.passed  # none seen yet
+
+
+@pytest.mark.parametrize(("min_free_gb", "alerted"), [("1000000", True), ("0", False)])
+def test_daily_summary_reports_free_disk_and_warns_below_the_minimum(
+    env: Env, instance: dg.DagsterInstance, capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, min_free_gb: str, alerted: bool
+) -> None:
+    monkeypatch.setenv("DISCOGS_MIN_FREE_DISK_GB", min_free_gb)  # a petabyte, or nothing
+    assert not env.settings.data_path.exists()  # measured on the disk it will be made on
+    result = _summary_tick(env, instance)
+    assert re.search(r"; free disk: [0-9.]+ [KMG]?B of [0-9.]+ [KMG]?B",
+                     result.skip_reason.skip_message)
+    lines = [json.loads(line[line.index("{"):]) for line in capfd.readouterr().err.splitlines()
+             if '"event": "discogs_alert"' in line]
+    [summary] = [a for a in lines if a["kind"] == "summary"]
+    free = shutil.disk_usage(tmp_path).free
+    assert abs(summary["extra"]["free_disk_bytes"] - free) < 0.05 * free + 10**8
+    assert summary["extra"]["free_disk"].endswith("B")
+    low = [a for a in lines if a["kind"] == "disk_low"]
+    assert bool(low) is alerted
+    if alerted:
+        assert low[0]["level"] == "warning" and str(env.settings.data_path) in low[0]["message"]
+        assert "below the 1000000.0 GB minimum" in result.skip_reason.skip_message
 
 
 @pytest.mark.parametrize(("age_days", "completed", "passed"),

@@ -79,14 +79,18 @@ def disk_free(path: Path) -> int:
     return shutil.disk_usage(path).free
 
 
+def existing_ancestor(path: Path) -> Path:
+    """``path``, or its nearest parent that exists: the disk a directory not made yet is on."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
 def check_free_space(
     dest_dir: Path, needed_bytes: int, free_bytes: FreeBytesFn | None = None
 ) -> None:
     """Refuse to start when ``dest_dir``'s disk has less than ``needed_bytes`` free."""
-    probe = dest_dir
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    free = (free_bytes or disk_free)(probe)
+    free = (free_bytes or disk_free)(existing_ancestor(dest_dir))
     if free < needed_bytes:
         raise InsufficientDiskSpace(
             f"not enough free disk space in {dest_dir}: need {human_bytes(needed_bytes)} "

@@ -1,12 +1,18 @@
-"""The daily summary and the parser-version report, from processing-table rows."""
+"""The daily summary and the parser-version report, from processing-table rows, and the free
+space of the data directory's disk."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from discogs_assets.lib.acquisition.download import existing_ancestor, human_bytes
+
+GB = 10**9  # as the sizes in logs and the README: decimal
 PENDING_STATUSES = ("not_started", "downloading", "ready_for_processing", "processing")
 DEFAULT_STALE_HOURS = 24.0
 
@@ -72,3 +78,28 @@ def summarize(
         older_parser=months_parsed_by_older(rows, parser_version),
         completed=sum(1 for r in rows if str(r["status"]) == "completed"),
     )
+
+
+@dataclass(frozen=True)
+class DiskSpace:
+    """Free space on the data directory's disk, against the operator's minimum."""
+
+    free_bytes: int
+    total_bytes: int
+    min_free_bytes: int
+
+    @property
+    def low(self) -> bool:
+        return self.free_bytes < self.min_free_bytes
+
+    def text(self) -> str:
+        shown = f"free disk: {human_bytes(self.free_bytes)} of {human_bytes(self.total_bytes)}"
+        if self.low:
+            shown += (f", below the {human_bytes(self.min_free_bytes)} minimum "
+                      "(DISCOGS_MIN_FREE_DISK_GB): a month needs about 11.6 GB to download")
+        return shown
+
+
+def disk_space(data_dir: Path, *, min_free_gb: float) -> DiskSpace:
+    usage = shutil.disk_usage(existing_ancestor(data_dir))
+    return DiskSpace(usage.free, usage.total, int(min_free_gb * GB))
