@@ -171,12 +171,17 @@ def _pipeline_families(snap: Snapshot, parser_version: str) -> Iterator[Metric]:
         "discogs_last_completed_month_timestamp_seconds",
         "When the most recently completed month was completed (Unix time; 0 = never).",
         value=max(stamps).timestamp() if stamps else 0.0)
-    current = month_of(snap.taken_at.astimezone(UTC).date())
+    today = snap.taken_at.astimezone(UTC).date()
+    current = month_of(today)
     row = next((r for r in snap.months if r["month"] == current), None)
     current_done = _gauge("discogs_current_month_completed",
                           "1 when the current (UTC) month's dump is completed.", ["month"])
     current_done.add_metric([current], float(row is not None and row["status"] is S.COMPLETED))
     yield current_done
+    started = _gauge("discogs_current_month_start_timestamp_seconds",
+                     "When the current (UTC) month began (Unix time).", ["month"])
+    started.add_metric([current], datetime(today.year, today.month, 1, tzinfo=UTC).timestamp())
+    yield started
     yield CounterMetricFamily(
         "discogs_month_retries", "Retries started, summed over every month.",
         value=float(sum(r["retry_count"] for r in snap.months)))
