@@ -12,7 +12,7 @@ SELECT parser_version,
        CAST(COUNT(DISTINCT CASE WHEN month_status = 'failed' OR silent_failure = 1
                                 THEN month END) AS DOUBLE PRECISION)
            / COUNT(DISTINCT month) AS failure_rate,
-       SUM(records_parsed) AS records_parsed,
+       CAST(SUM(records_parsed) AS {{ bigint }}) AS records_parsed,
        CAST(SUM(CASE WHEN records_parsed IS NOT NULL THEN parse_seconds END)
             AS DOUBLE PRECISION) AS parse_seconds,
        CAST(SUM(records_parsed) AS DOUBLE PRECISION)
