@@ -30,6 +30,10 @@ DEFAULT_MONTHS = 13
 about 40 per month and entity, so roughly 2,000 in all."""
 CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_MS = 10_000  # below Prometheus's default scrape timeout of 10 s plus connect
+_READER_SETTINGS = {  # libpq parameters of the exporter's PostgreSQL sessions
+    "connect_timeout": str(CONNECT_TIMEOUT_S),
+    "options": f"-c default_transaction_read_only=on -c statement_timeout={STATEMENT_TIMEOUT_MS}",
+}
 
 
 class WarehouseUnreadable(Exception):
@@ -77,11 +81,8 @@ def reader_engine(url: str) -> sa.Engine:
     except Exception as exc:  # sa.exc.ArgumentError or our ValueError: both are configuration
         raise WarehouseUnreadable(f"bad warehouse URL {redact_url(url)}: {exc}") from None
     if parsed.get_backend_name() == "postgresql":
-        settings = {"connect_timeout": str(CONNECT_TIMEOUT_S),
-                    "options": f"-c default_transaction_read_only=on "
-                               f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"}
         return make_engine(parsed.update_query_dict(
-            {k: v for k, v in settings.items() if k not in parsed.query}))
+            {k: v for k, v in _READER_SETTINGS.items() if k not in parsed.query}))
     if not parsed.database or not Path(parsed.database).is_file():
         raise WarehouseUnreadable(f"warehouse {redact_url(parsed)} does not exist (nothing ran "
                                  "yet, or DISCOGS_WAREHOUSE_URL/DISCOGS_DATA_DIR point elsewhere)")
@@ -128,7 +129,7 @@ def read_snapshot(engine: sa.Engine, data_dir: Path | None, *, months: int = DEF
     """Read everything one scrape exports. Raises :class:`WarehouseUnreadable` when the
     warehouse cannot be read or is not migrated (the tables and views are missing)."""
     taken_at = now or datetime.now(UTC)
-    where = redact_url(engine.url)
+    where = redact_url(engine.url.difference_update_query(_READER_SETTINGS))
     try:
         inspector = sa.inspect(engine)
         missing = [t for t in ("discogs_data_processing", "discogs_month_phases")
