@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from discogs_assets.lib.errors import PipelineError
+from discogs_assets.lib.settings import Settings
 
 
 def _migrated_warehouse(url: str | None) -> sa.Engine:
@@ -85,19 +86,29 @@ def _cmd_init_home(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warehouse_url(url: str | None, settings: Settings) -> str:
+    """``--warehouse-url``, else the configured one, else the data directory's SQLite file (as
+    ``WarehouseResource`` resolves it, without importing Dagster)."""
+    from discogs_assets.lib.layout import default_warehouse_url
+
+    return url or settings.warehouse_url or default_warehouse_url(settings.data_path)
+
+
 def _cmd_metrics_serve(args: argparse.Namespace) -> int:
-    from discogs_assets.instance import data_dir_from_env
     from discogs_assets.lib.monitoring.collector import pipeline_registry
     from discogs_assets.lib.monitoring.server import MetricsServer
-    from discogs_assets.lib.monitoring.snapshot import DEFAULT_MONTHS, warehouse_url_from_env
-    from discogs_assets.lib.orchestration.settings import backoff_policy
+    from discogs_assets.lib.monitoring.snapshot import DEFAULT_MONTHS
+    from discogs_assets.lib.orchestration.retry import BackoffPolicy
     from discogs_assets.lib.parsing import PARSER_VERSION
     from discogs_assets.lib.warehouse import redact_url
 
-    url = args.warehouse_url or warehouse_url_from_env()
+    settings = Settings.from_env()
+    url = _warehouse_url(args.warehouse_url, settings)
     months = args.months or DEFAULT_MONTHS
-    registry = pipeline_registry(url, data_dir_from_env(), parser_version=PARSER_VERSION,
-                                 policy=backoff_policy(), months=months)
+    policy = BackoffPolicy(delays_s=settings.retry_delays_s,
+                           max_attempts=settings.retry_max_attempts)
+    registry = pipeline_registry(url, settings.data_path, parser_version=PARSER_VERSION,
+                                 policy=policy, months=months)
     with MetricsServer(registry, host=args.host, port=args.port) as server:
         print(f"serving metrics of {redact_url(url)} at {server.url} (the newest {months} "
               "months labelled); Ctrl-C stops", flush=True)
@@ -107,8 +118,7 @@ def _cmd_metrics_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from discogs_assets.instance import check_instance, data_dir_from_env
-    from discogs_assets.lib.monitoring.snapshot import warehouse_url_from_env
+    from discogs_assets.instance import check_instance
     from discogs_assets.lib.monitoring.verify import (
         data_dir_check,
         report,
@@ -118,10 +128,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from discogs_assets.lib.parsing import PARSER_VERSION
     from resources.alerts import check_delivery
 
+    settings = Settings.from_env()
     results = run_checks([
-        *warehouse_checks(args.warehouse_url or warehouse_url_from_env(),
+        *warehouse_checks(_warehouse_url(args.warehouse_url, settings),
                           parser_version=PARSER_VERSION),
-        data_dir_check(data_dir_from_env()),
+        data_dir_check(settings.data_path),
         ("alerts deliverable", check_delivery),
         ("dagster instance answers", check_instance),
     ])

@@ -5,6 +5,8 @@ PostgreSQL; and its answers when the warehouse cannot be read (503 with the reas
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -142,3 +144,13 @@ def test_unreadable_warehouse_answers_503_with_the_reason_and_the_exporter_recov
                            "127.0.0.1:1/warehouse cannot be read: OperationalError")
     assert "s3cret" not in text
     assert index_status == 200 and "/metrics" in index
+
+
+def test_the_command_line_stays_light() -> None:
+    """The exporter's and verify's imports happen inside their subcommands."""
+    code = ("import sys, discogs_assets.cli; "
+            "print(sorted(m for m in ('dagster', 'prometheus_client', 'polars') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

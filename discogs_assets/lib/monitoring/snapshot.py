@@ -9,7 +9,6 @@ session is read-only with a statement timeout, on SQLite the connection is ``que
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,8 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from discogs_assets.instance import data_dir_from_env
-from discogs_assets.lib.layout import default_warehouse_url, parsed_dir
+from discogs_assets.lib.layout import parsed_dir
 from discogs_assets.lib.lifecycle import MonthLifecycle
 from discogs_assets.lib.warehouse.engine import make_engine, normalize_url, redact_url
 
@@ -62,12 +60,6 @@ class Snapshot:
     parsed_bytes: dict[tuple[str, str], int] = field(default_factory=dict)
     """(month, entity) -> bytes of its Parquet output on disk, where present."""
     disk: DiskUsage | None = None
-
-
-def warehouse_url_from_env() -> str:
-    """``DISCOGS_WAREHOUSE_URL``, or the default SQLite file in the data directory (what
-    ``WarehouseResource.from_environment`` resolves to, without importing Dagster)."""
-    return os.environ.get("DISCOGS_WAREHOUSE_URL") or default_warehouse_url(data_dir_from_env())
 
 
 def reader_engine(url: str) -> sa.Engine:
