@@ -73,7 +73,8 @@ def test_exporter_shows_the_silent_failure_and_the_month_in_full(
     assert value(found, "discogs_entity_parser_outdated", month=GOOD, entity="masters") == 0
     assert value(found, "discogs_identity_cache_last_run", month=GOOD,
                  counter="local.identities_scanned") == 2
-    assert value(found, "discogs_identity_cache_last_run", month=GOOD, counter="local.not_found") == 1
+    assert value(found, "discogs_identity_cache_last_run", month=GOOD,
+                 counter="local.not_found") == 1
     assert value(found, "discogs_phase_bytes", month=GOOD, entity="labels",
                  phase="download") == 1006
     parquet = sum(f.stat().st_size for f in (tmp_path / "parsed" / GOOD / "labels").iterdir())
