@@ -21,3 +21,16 @@ CREATE TABLE IF NOT EXISTS discogs_month_phases (
     updated_at           {{ timestamp }} NOT NULL,
     PRIMARY KEY (month, entity)
 );
+-- Columns added after the table's first release, as statements of their own so existing
+-- warehouses get them the same way as new ones (the runner emulates IF NOT EXISTS on SQLite).
+-- records_parsed / records_loaded: what the entity's parse and load produced in this attempt;
+-- note: why a loaded entity has no records (an operator's allow_shrink override).
+ALTER TABLE discogs_month_phases ADD COLUMN IF NOT EXISTS records_parsed {{ bigint }};
+ALTER TABLE discogs_month_phases ADD COLUMN IF NOT EXISTS note TEXT;
+-- A month is completed when its four entities are loaded, so this CHECK is the guarantee that
+-- no month completes with zero records in an entity unless a note says why. Added with the
+-- column because SQLite cannot add a constraint to an existing table; both databases test it
+-- against the existing rows then (rows loaded before the column existed have NULL: unknown).
+ALTER TABLE discogs_month_phases ADD COLUMN IF NOT EXISTS records_loaded {{ bigint }}
+    CONSTRAINT month_phase_loaded_has_records
+    CHECK (phase <> 'loaded' OR records_loaded > 0 OR note IS NOT NULL);

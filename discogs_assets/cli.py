@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from discogs_assets.lib.errors import PipelineError
+from discogs_assets.lib.settings import Settings
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -123,6 +124,60 @@ def _cmd_init_home(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warehouse_url(url: str | None, settings: Settings) -> str:
+    """``--warehouse-url``, else the configured one, else the data directory's SQLite file (as
+    ``WarehouseResource`` resolves it, without importing Dagster)."""
+    from discogs_assets.lib.layout import default_warehouse_url
+
+    return url or settings.warehouse_url or default_warehouse_url(settings.data_path)
+
+
+def _cmd_metrics_serve(args: argparse.Namespace) -> int:
+    from discogs_assets.lib.monitoring.collector import pipeline_registry
+    from discogs_assets.lib.monitoring.server import MetricsServer
+    from discogs_assets.lib.monitoring.snapshot import DEFAULT_MONTHS
+    from discogs_assets.lib.orchestration.retry import BackoffPolicy
+    from discogs_assets.lib.parsing import PARSER_VERSION
+    from discogs_assets.lib.warehouse import redact_url
+
+    settings = Settings.from_env()
+    url = _warehouse_url(args.warehouse_url, settings)
+    months = args.months or DEFAULT_MONTHS
+    policy = BackoffPolicy(delays_s=settings.retry_delays_s,
+                           max_attempts=settings.retry_max_attempts)
+    registry = pipeline_registry(url, settings.data_path, parser_version=PARSER_VERSION,
+                                 policy=policy, months=months)
+    with MetricsServer(registry, host=args.host, port=args.port) as server:
+        print(f"serving metrics of {redact_url(url)} at {server.url} (the newest {months} "
+              "months labelled); Ctrl-C stops", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from discogs_assets.instance import check_instance
+    from discogs_assets.lib.monitoring.verify import (
+        data_dir_check,
+        report,
+        run_checks,
+        warehouse_checks,
+    )
+    from discogs_assets.lib.parsing import PARSER_VERSION
+    from resources.alerts import check_delivery
+
+    settings = Settings.from_env()
+    results = run_checks([
+        *warehouse_checks(_warehouse_url(args.warehouse_url, settings),
+                          parser_version=PARSER_VERSION),
+        data_dir_check(settings.data_path),
+        ("alerts deliverable", check_delivery),
+        ("dagster instance answers", check_instance),
+    ])
+    print(report(results))
+    return 0 if all(r.passed for r in results) else 1
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from discogs_assets.demo import run_demo
 
@@ -178,6 +233,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", default=None)
     p.add_argument("--warehouse-url", default=None)
     p.set_defaults(func=_cmd_gate)
+
+    p = sub.add_parser("metrics", help="Prometheus metrics of the pipeline")
+    msub = p.add_subparsers(dest="metrics_command", required=True)
+    mp = msub.add_parser("serve", help="serve /metrics (read-only, read on each scrape)")
+    mp.add_argument("--host", default="127.0.0.1")
+    mp.add_argument("--port", type=int, default=9465, help="0 picks a free port")
+    mp.add_argument("--months", type=int, default=None,
+                    help="newest months exported with a month label, bounding the series "
+                    "(default: the current month and a year back)")
+    mp.add_argument("--warehouse-url", default=None)
+    mp.set_defaults(func=_cmd_metrics_serve)
+
+    p = sub.add_parser("verify", help="health checks after a deploy: prints N/N passed, "
+                       "exits non-zero on any failure")
+    p.add_argument("--warehouse-url", default=None)
+    p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("init-home", help="create the local DAGSTER_HOME (and its pool limits) "
                        "and print its path")

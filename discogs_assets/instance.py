@@ -62,3 +62,20 @@ def ensure_dagster_home(data_dir: Path | None = None) -> Path:
         write_bytes_atomic(config, LOCAL_INSTANCE_YAML.encode())
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+def check_instance() -> str:
+    """For ``discogs-pipeline verify``: the Dagster instance loads and its run storage answers.
+    Never creates one (unlike :func:`ensure_dagster_home`)."""
+    from dagster import DagsterInstance
+
+    from discogs_assets.lib.monitoring.verify import CheckFailed
+
+    home = Path(os.environ.get("DAGSTER_HOME") or data_dir_from_env() / "dagster_home")
+    if not home.is_dir():
+        raise CheckFailed(f"no Dagster instance at {home}: set DAGSTER_HOME (production: "
+                          "deploy/dagster.yaml) or run `discogs-pipeline init-home`")
+    with DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs_count()
+        storage = type(instance.run_storage).__name__
+    return f"{home}: {storage}, {runs} run(s) recorded"

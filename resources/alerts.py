@@ -11,7 +11,9 @@ import os
 from functools import cache
 
 import sentry_sdk
+from sentry_sdk.utils import BadDsn, Dsn
 
+from discogs_assets.lib.monitoring.verify import CheckFailed
 from discogs_assets.lib.orchestration.alerts import Alert
 
 SENTRY_DSN_ENV = "SENTRY_DSN"
@@ -57,3 +59,21 @@ def send_alert(alert: Alert, log: logging.Logger | None = None) -> str | None:
     except Exception as exc:  # never let alerting take the sensor down; the log line is out
         logger.warning(f"Sentry delivery failed ({type(exc).__name__}); the alert was logged")
         return None
+
+
+def check_delivery() -> str:
+    """For ``discogs-pipeline verify``: where :func:`send_alert` would deliver with this
+    environment. Raises :class:`CheckFailed` when alerts would be lost (the DSN does not parse,
+    the alert logger is switched off); the DSN itself is never shown."""
+    if not _log.isEnabledFor(logging.WARNING):
+        raise CheckFailed(f"the {_log.name} logger drops warnings: alert lines would be lost")
+    dsn = os.environ.get(SENTRY_DSN_ENV, "").strip()
+    if not dsn:
+        return f"{SENTRY_DSN_ENV} unset: alerts are JSON log lines only (logger {_log.name})"
+    try:
+        parsed = Dsn(dsn)
+    except BadDsn as exc:
+        raise CheckFailed(f"{SENTRY_DSN_ENV} does not parse ({exc}; value not shown): alerts "
+                          "would reach the log only") from None
+    return (f"Sentry at {parsed.host} (project {parsed.project_id}); alerts are also logged "
+            f"as JSON lines (logger {_log.name})")

@@ -9,9 +9,11 @@ S = ProcessingStatus
 
 
 def drive_to(lifecycle: MonthLifecycle, month: str, status: ProcessingStatus | str,
-             run_id: str = "r-test", parser_version: str | None = None) -> dict:
+             run_id: str = "r-test", parser_version: str | None = None,
+             records: int = 10) -> dict:
     """Steps of one run take ``month`` to ``status`` (``failed``: fails while downloading);
-    ``parser_version`` is what the parse steps record on the way to ``completed``."""
+    ``parser_version`` is what the parse steps record on the way to ``completed``, ``records``
+    what each entity's parse and load count."""
     target = S(status)
     row = lifecycle.start_stage(month, CHECKSUM_STEP, Stage.DOWNLOAD, run_id=run_id)
     if target in (S.DOWNLOADING, S.FAILED):
@@ -28,7 +30,7 @@ def drive_to(lifecycle: MonthLifecycle, month: str, status: ProcessingStatus | s
         return row
     for entity in ENTITIES:
         lifecycle.finish_stage(month, entity, Stage.PARSE, run_id=run_id,
-                               parser_version=parser_version)
-        row = lifecycle.finish_stage(month, entity, Stage.LOAD, run_id=run_id)
+                               parser_version=parser_version, records=records)
+        row = lifecycle.finish_stage(month, entity, Stage.LOAD, run_id=run_id, records=records)
     assert row["status"] is S.COMPLETED
     return row

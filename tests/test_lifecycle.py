@@ -51,7 +51,8 @@ def _apply(lc: MonthLifecycle, event: tuple[str, Stage, bool], run_id: str) -> d
     owner, stage, done = event
     if done:
         return lc.finish_stage(M, owner, stage, run_id=run_id,
-                               stats_patch={f"{stage}_{owner}": {"ok": True}})
+                               stats_patch={f"{stage}_{owner}": {"ok": True}},
+                               records=10 if stage is not Stage.DOWNLOAD else None)
     return lc.start_stage(M, owner, stage, run_id=run_id)
 
 
@@ -157,7 +158,7 @@ def test_a_rerun_of_a_completed_month_is_not_a_retry(lifecycle: MonthLifecycle) 
     assert lifecycle.get(M)["status"] is S.COMPLETED
     row = lifecycle.start_stage(M, "labels", Stage.LOAD, run_id="ui-run")
     assert (row["status"], row["completed_at"], row["retry_count"]) == (S.PROCESSING, None, 0)
-    row = lifecycle.finish_stage(M, "labels", Stage.LOAD, run_id="ui-run")
+    row = lifecycle.finish_stage(M, "labels", Stage.LOAD, run_id="ui-run", records=10)
     assert row["status"] is S.COMPLETED and row["completed_at"] is not None
 
 
@@ -172,7 +173,7 @@ def test_gate_hold_in_flight_and_on_a_completed_month(lifecycle: MonthLifecycle)
     done = "2026-01"
     lifecycle.start_stage(done, CHECKSUM_STEP, Stage.DOWNLOAD, run_id="r0")
     for entity in ENTITIES:
-        lifecycle.finish_stage(done, entity, Stage.LOAD, run_id="r0")
+        lifecycle.finish_stage(done, entity, Stage.LOAD, run_id="r0", records=10)
     row = lifecycle.mark_gate_disabled(done, note="queued rerun cancelled")
     assert (row["status"], row["gate_disabled"]) == (S.COMPLETED, True)
 

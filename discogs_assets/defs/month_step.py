@@ -37,11 +37,14 @@ class MonthStep:
     stage: Stage | None
 
     def finish(self, *, stats_patch: Mapping[str, Any] | None = None,
-               parser_version: str | None = None) -> None:
-        """The stage succeeded (call it last, after every write the step makes)."""
+               parser_version: str | None = None, records: int | None = None,
+               note: str | None = None) -> None:
+        """The stage succeeded (call it last, after every write the step makes); ``records``
+        and ``note`` as :meth:`MonthLifecycle.finish_stage` takes them."""
         assert self.owner is not None and self.stage is not None, "a step without a stage"
         self.lifecycle.finish_stage(self.month, self.owner, self.stage, run_id=self.run_id,
-                                    stats_patch=stats_patch, parser_version=parser_version)
+                                    stats_patch=stats_patch, parser_version=parser_version,
+                                    records=records, note=note)
 
 
 def _step_will_be_retried(context: dg.AssetExecutionContext) -> bool:
@@ -71,12 +74,14 @@ def month_step(
     owner: str | None,
     stage: Stage | None,
     dump_host: str | None = None,
+    parser_version: str | None = None,
 ) -> Iterator[MonthStep]:
     """Run one step of ``context.partition_key``'s month.
 
     ``owner``/``stage``: whose stage this step runs (the checksum step or an entity), None for
     a step without a phase (the identity caches). ``dump_host``: the step talks to the dump
     host, so a wait the host asked for is honoured before it starts and recorded when met.
+    ``parser_version``: the parser a parse step runs (recorded as it starts).
 
     Errors: a non-retryable one fails the month for good (``Failure(allow_retries=False)``, so
     the step's RetryPolicy does not spin on it). A Retry-After from the host is never retried
@@ -99,7 +104,8 @@ def month_step(
         if dump_host is not None:
             _honour_host_backoff(lifecycle, dump_host)
         if owner is not None and stage is not None:
-            lifecycle.start_stage(month, owner, stage, run_id=run_id)
+            lifecycle.start_stage(month, owner, stage, run_id=run_id,
+                                  parser_version=parser_version)
         yield MonthStep(lifecycle, month, run_id, owner, stage)
     except NonRetryableError as exc:
         lifecycle.record_failure(month, error=f"{step}: {exc}", retryable=False, run_id=run_id)

@@ -24,7 +24,7 @@ from discogs_assets.lib.layout import parsed_dir, previous_month, raw_dir
 from discogs_assets.lib.lifecycle import MonthLifecycle, Stage
 from discogs_assets.lib.manifest import MonthManifest
 from discogs_assets.lib.orchestration import quality
-from discogs_assets.lib.parsing import ParseProgress, parse_dump
+from discogs_assets.lib.parsing import PARSER_VERSION, ParseProgress, parse_dump
 from discogs_assets.lib.settings import Settings
 from discogs_assets.lib.tables import ENTITIES, tables_for
 from resources.gate import IngestionGateResource
@@ -79,7 +79,8 @@ def _parsed_asset(entity: str) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
         month = context.partition_key
-        with month_step(context, gate, warehouse, owner=entity, stage=Stage.PARSE) as step:
+        with month_step(context, gate, warehouse, owner=entity, stage=Stage.PARSE,
+                        parser_version=PARSER_VERSION) as step:
             manifest = MonthManifest.read(raw_dir(settings.data_path, month))
             listed = manifest.data_file(entity) if manifest else None
             if listed is None:
@@ -98,6 +99,7 @@ def _parsed_asset(entity: str) -> dg.AssetsDefinition:
                 context.log.warning(f"skipped broken record: {bad}")
             step.finish(
                 parser_version=result.parser_version,
+                records=result.records,
                 stats_patch={f"parsed_{entity}": {"records": result.records,
                                                   "seconds": round(result.seconds, 3),
                                                   "bad_records": len(result.bad_records)}},

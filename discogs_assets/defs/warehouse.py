@@ -130,8 +130,13 @@ def _warehouse_asset(entity: str, previous: str | None) -> dg.AssetsDefinition:
                     f"month={month} entity={entity} is older than the warehouse's current month: "
                     "recorded as a historical snapshot, current state left unchanged"
                 )
-            # The month is completed (derived) once all four entities are loaded.
-            step.finish(stats_patch={f"warehouse_{entity}": stats})
+            # The month is completed (derived) once all four entities are loaded; an empty
+            # entity only with the operator's override, which the note records.
+            note = (f"0 {entity} records applied under the allow_shrink override "
+                    f"(run {context.run.run_id})"
+                    if result.staged_rows == 0 and config.allow_shrink else None)
+            step.finish(stats_patch={f"warehouse_{entity}": stats}, records=result.staged_rows,
+                        note=note)
         engine = step.lifecycle.engine
         results = [_references_result(entity, result, engine)]
         if entity == ENTITIES[-1]:

@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.layout import check_month
 from discogs_assets.lib.lifecycle.status import (
     PHASE_TIMESTAMP,
@@ -46,6 +47,17 @@ _MONTH_TIMESTAMPS = ("download_started_at", "ready_at", "processing_started_at",
 _TIMESTAMP_COLUMNS = ("next_retry_at", "created_at", "updated_at", "not_before", "recorded_at",
                       *_MONTH_TIMESTAMPS, *_PHASE_TIMESTAMPS)
 _BOOL_COLUMNS = ("unverified", "failure_retryable", "gate_disabled")
+# What an entity records when it reaches a phase; entering an earlier phase again clears it.
+_PHASE_FIGURES: dict[EntityPhase, tuple[str, ...]] = {
+    EntityPhase.PARSED: ("records_parsed",),
+    EntityPhase.LOADED: ("records_loaded", "note"),
+}
+ZERO_RECORDS_CONSTRAINT = "month_phase_loaded_has_records"
+"""The CHECK on discogs_month_phases: a loaded entity has records, or a note saying why not."""
+
+
+class ZeroRecordsRefused(NonRetryableError):
+    """An entity finished loading with zero records and no note: the month is not completed."""
 
 
 def _deep_merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -154,9 +166,12 @@ class MonthLifecycle:
         return (until, row["reason"] or "") if until > now else None
 
     # -- named operations -------------------------------------------------------------------
-    def start_stage(self, month: str, entity: str, stage: Stage, *, run_id: str) -> dict[str, Any]:
-        """A step of ``run_id`` begins ``stage`` for ``entity`` (or the checksum step)."""
-        return self._change_phase(month, entity, STAGE_PHASES[stage][0], run_id=run_id)
+    def start_stage(self, month: str, entity: str, stage: Stage, *, run_id: str,
+                    parser_version: str | None = None) -> dict[str, Any]:
+        """A step of ``run_id`` begins ``stage`` for ``entity`` (or the checksum step). A parse
+        names its parser version as it starts, so a parse that fails is counted against it."""
+        return self._change_phase(month, entity, STAGE_PHASES[stage][0], run_id=run_id,
+                                  parser_version=parser_version)
 
     def finish_stage(
         self,
@@ -167,10 +182,37 @@ class MonthLifecycle:
         run_id: str,
         stats_patch: Mapping[str, Any] | None = None,
         parser_version: str | None = None,
+        records: int | None = None,
+        note: str | None = None,
     ) -> dict[str, Any]:
-        """``stage`` succeeded for ``entity``; its figures are merged into the month's stats."""
-        return self._change_phase(month, entity, STAGE_PHASES[stage][1], run_id=run_id,
-                                  stats_patch=stats_patch, parser_version=parser_version)
+        """``stage`` succeeded for ``entity``; its figures are merged into the month's stats.
+
+        ``records``: what the parse or load of an entity produced (required for a load);
+        ``note``: why a load applied no records. A load of zero records without a note is
+        refused by the database (:data:`ZERO_RECORDS_CONSTRAINT`) and raises
+        :class:`ZeroRecordsRefused`: such a month is never completed.
+        """
+        figures: dict[str, Any] = {}
+        if stage is Stage.PARSE and records is not None:
+            figures["records_parsed"] = records
+        elif stage is Stage.LOAD:
+            if records is None:
+                raise ValueError(f"the load of {entity} {month} must say how many records it "
+                                 "applied (records=)")
+            figures.update(records_loaded=records, note=note)
+        elif records is not None or note is not None:
+            raise ValueError(f"the {stage} stage of {entity} records no records or note")
+        try:
+            return self._change_phase(month, entity, STAGE_PHASES[stage][1], run_id=run_id,
+                                      stats_patch=stats_patch, parser_version=parser_version,
+                                      figures=figures)
+        except sa.exc.IntegrityError as exc:
+            if ZERO_RECORDS_CONSTRAINT not in str(exc.orig):
+                raise
+            raise ZeroRecordsRefused(
+                f"{entity} of {month} loaded 0 records: the month is not completed with an "
+                "empty entity (check the dump and the parsed files; an operator override with "
+                "allow_shrink records a note and completes it)") from exc
 
     def record_dump(
         self,
@@ -377,6 +419,7 @@ class MonthLifecycle:
         run_id: str,
         stats_patch: Mapping[str, Any] | None = None,
         parser_version: str | None = None,
+        figures: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         if entity != CHECKSUM_STEP and entity not in ENTITIES:
             raise ValueError(f"unknown lifecycle step owner {entity!r}; expected "
@@ -397,6 +440,8 @@ class MonthLifecycle:
             # Entering a phase again (a rerun) clears what came after it.
             for later in list(EntityPhase)[phase.rank + 1:]:
                 values[PHASE_TIMESTAMP[later]] = None
+                values.update(dict.fromkeys(_PHASE_FIGURES.get(later, ()), None))
+            values.update(figures or {})
             if current is None:
                 values["updated_at"] = now
                 cols = {"month": month, "entity": entity, **values}

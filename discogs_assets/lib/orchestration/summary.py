@@ -41,16 +41,13 @@ def version_key(version: str) -> tuple[int | str, ...]:
 
 def months_parsed_by_older(rows: Iterable[Mapping[str, Any]], current: str) -> list[str]:
     """Months whose recorded parser version is older than ``current`` (unknown ones skipped)."""
-    wanted = version_key(current)
-    out = []
-    for row in rows:
-        version = row.get("parser_version")
-        if version and _older(version_key(str(version)), wanted):
-            out.append(str(row["month"]))
-    return sorted(out)
+    return sorted(str(row["month"]) for row in rows
+                  if row.get("parser_version") and is_older(str(row["parser_version"]), current))
 
 
-def _older(a: tuple[int | str, ...], b: tuple[int | str, ...]) -> bool:
+def is_older(version: str, current: str) -> bool:
+    """``version`` is an older parser version than ``current`` (see :func:`version_key`)."""
+    a, b = version_key(version), version_key(current)
     try:
         return a < b
     except TypeError:  # mixed int/str parts: fall back to comparing text

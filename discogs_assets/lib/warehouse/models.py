@@ -10,6 +10,14 @@ dependencies::
 Statements are separated by ``;`` (quotes and ``--`` comments are respected). Every model must
 be safe to rerun (``IF NOT EXISTS``; views as ``DROP VIEW IF EXISTS`` + ``CREATE VIEW``).
 
+A column added to a table that existing warehouses already have is a statement of its own,
+``ALTER TABLE t ADD COLUMN IF NOT EXISTS c <type> [constraints]``, after the ``CREATE TABLE``
+(which keeps the original columns): new and existing warehouses then get the column the same
+way. PostgreSQL runs it as written; SQLite has no ``IF NOT EXISTS`` there, so the runner looks
+the column up and runs the plain ``ADD COLUMN`` only when it is missing. A ``CHECK`` on such a
+column is how a constraint reaches an existing SQLite table (it has no ``ADD CONSTRAINT``); both
+databases test it against the existing rows when the column is added.
+
 Placeholders, rendered per dialect (PostgreSQL / SQLite):
 
     {{ json }}                      JSONB / TEXT (JSON text)
@@ -23,6 +31,11 @@ Placeholders, rendered per dialect (PostgreSQL / SQLite):
     {{ seconds_between(a, b) }}     seconds from timestamp a to b, as a number
     {{ only_if(option) }}           at the start of a statement: run it only when ``option``
                                     (one of MODEL_OPTIONS) is given to the runner, else skip it
+    {{ seconds_since(a) }}          seconds from timestamp a to now, as a number
+    {{ replace_view(name) }}        CREATE OR REPLACE VIEW name / DROP VIEW IF EXISTS name;
+                                    CREATE VIEW name — for a view other views read: PostgreSQL
+                                    refuses to drop it under them (so a change may only add
+                                    columns at its end); SQLite binds views by name at query time
 
 Unknown placeholders are an error naming the file and line.
 
@@ -52,6 +65,9 @@ DEFAULT_MODELS_DIR = Path(str(resources.files("dbt_like_sql")))
 _DEPENDS_RE = re.compile(r"^--\s*depends_on:\s*(.*)$")
 _NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 _PLACEHOLDER_RE = re.compile(r"\{\{\s*([a-z_]+)\s*(?:\((.*?)\))?\s*\}\}")
+_ADD_COLUMN_RE = re.compile(
+    r"^ALTER\s+TABLE\s+([a-z_][a-z0-9_]*)\s+ADD\s+COLUMN\s+IF\s+NOT\s+EXISTS\s+"
+    r"([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 
 
 MODEL_OPTIONS: dict[str, str] = {
@@ -102,6 +118,13 @@ _MACROS: dict[str, tuple[Callable[[list[str]], None], Callable[..., str], Callab
         _args("a", "b"),
         lambda a, b: f"EXTRACT(EPOCH FROM ({b} - {a}))",
         lambda a, b: f"((julianday({b}) - julianday({a})) * 86400.0)",
+    ),
+    "replace_view": (_args("name"), lambda v: f"CREATE OR REPLACE VIEW {v}",
+                     lambda v: f"DROP VIEW IF EXISTS {v};\nCREATE VIEW {v}"),
+    "seconds_since": (
+        _args("a"),
+        lambda a: f"EXTRACT(EPOCH FROM (now() - {a}))",
+        lambda a: f"((julianday('now') - julianday({a})) * 86400.0)",
     ),
 }
 
@@ -245,6 +268,17 @@ def _select(models: Sequence[SqlModel], names: Iterable[str] | None) -> list[Sql
     return [m for m in models if m.name in wanted]
 
 
+def _for_dialect(conn: sa.Connection, statement: str) -> str | None:
+    """The statement to run, or None: SQLite gets ``ADD COLUMN IF NOT EXISTS`` emulated."""
+    match = _ADD_COLUMN_RE.match(statement)
+    if match is None or is_postgres(conn):
+        return statement
+    table, column = match.group(1), match.group(2)
+    if any(row[1] == column for row in conn.exec_driver_sql(f"PRAGMA table_info({table})")):
+        return None
+    return f"ALTER TABLE {table} ADD COLUMN {statement[match.start(2):]}"
+
+
 def run_models(
     engine: sa.Engine,
     names: Iterable[str] | None = None,
@@ -271,7 +305,9 @@ def run_models(
                 pg_xact_lock(conn, DDL_LOCK_KEY)
             for statement in statements:
                 try:
-                    execute_literal(conn, statement)
+                    runnable = _for_dialect(conn, statement)
+                    if runnable is not None:
+                        execute_literal(conn, runnable)
                 except conn.dialect.loaded_dbapi.Error as exc:
                     raise ModelError(
                         f"{model.path}: statement failed: {statement[:200]!r}: {exc}"
