@@ -54,6 +54,17 @@ def sample_dumps() -> Path:
     return SAMPLE_DUMPS
 
 
+@pytest.fixture(scope="session")
+def s3_files(sample_dumps: Path) -> list:
+    """Every file of the real legacy S3 listing (every dump 2008-03 … 2022-11)."""
+    from discogs_assets.lib.acquisition.listing import parse_s3_listing
+
+    data = (sample_dumps / "dsub-io_go-open-discogs-batch" / "data.xml").read_bytes()
+    listing = parse_s3_listing(data)
+    assert listing.next_marker is None and listing.ignored == []
+    return listing.files
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from discogs_assets.defs.absent_kinds import absent_kind_result
 from discogs_assets.defs.month_step import month_step
 from discogs_assets.defs.partitions import MONTHLY_BACKFILL, OWNERS, monthly_partitions
 from discogs_assets.lib.errors import NonRetryableError
@@ -50,6 +51,10 @@ def _parsed_asset(entity: str) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         month = context.partition_key
         with month_step(context, gate, warehouse, owner=entity, stage=Stage.PARSE) as step:
+            absent = absent_kind_result(context, step, settings.data_path, entity,
+                                        f"parsed_{entity}")
+            if absent is not None:
+                return absent
             manifest = MonthManifest.read(raw_dir(settings.data_path, month))
             listed = manifest.data_file(entity) if manifest else None
             if listed is None:
