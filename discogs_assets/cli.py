@@ -21,12 +21,19 @@ def _migrated_warehouse(url: str | None) -> sa.Engine:
 
 
 def _cmd_sample_mirror(args: argparse.Namespace) -> int:
-    from discogs_assets.lib.sample_mirror import build_sample_mirror
+    from discogs_assets.lib.sample_mirror import SampleMirrorError, build_sample_mirror
 
-    summary = build_sample_mirror(Path(args.dir), months=args.months, scale=args.scale)
+    formats = args.formats or []
+    if len(formats) not in (0, 1, len(args.months)):
+        raise SampleMirrorError(f"--formats takes one layout for all months or one per month "
+                                f"({len(args.months)}), not {len(formats)}")
+    if len(formats) == 1:
+        formats = formats * len(args.months)
+    summary = build_sample_mirror(Path(args.dir), months=args.months, scale=args.scale,
+                                  formats=dict(zip(args.months, formats, strict=False)))
     for month, info in summary.months.items():
         counts = ", ".join(f"{k}={v}" for k, v in info.counts.items())
-        print(f"{month}: dump {info.dump_date} {counts}")
+        print(f"{month}: dump {info.dump_date} ({info.format} layout) {counts}")
     print(f"mirror written to {Path(args.dir).resolve()} (use DISCOGS_DUMPS_URL="
           f"{Path(args.dir).resolve().as_uri()})")
     return 0
@@ -101,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--months", nargs="+", default=list(DEFAULT_MONTHS), metavar="YYYY-MM")
     p.add_argument("--scale", type=int, default=1)
+    p.add_argument("--formats", nargs="+", default=None, metavar="LAYOUT",
+                   help="XML layout per month (auto = the era of its dump date, 2008, 2020, "
+                   "2026): one for all months or one per month")
     p.set_defaults(func=_cmd_sample_mirror)
 
     p = sub.add_parser("serve-mirror", help="serve a mirror directory like the production host")
