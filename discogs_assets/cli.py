@@ -75,12 +75,12 @@ def _cmd_identities_import(args: argparse.Namespace) -> int:
 
 def _cmd_gate(args: argparse.Namespace) -> int:
     from discogs_assets.lib.gate import GATE_NAME, gate_state, set_gate
-    from resources.env import env_flag
+    from discogs_assets.lib.settings import Settings
 
     engine = _migrated_warehouse(args.warehouse_url)
     if args.action in ("on", "off"):
         set_gate(engine, args.action == "on", note=args.note)
-    enabled, source = gate_state(engine, env_enabled=env_flag("DISCOGS_INGESTION_ENABLED"))
+    enabled, source = gate_state(engine, env_enabled=Settings.from_env().ingestion_enabled)
     print(f"{GATE_NAME}: {'ON' if enabled else 'OFF'} (decided by {source})")
     return 0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 
@@ -11,8 +10,8 @@ import sqlalchemy as sa
 
 from discogs_assets.lib.layout import default_warehouse_url
 from discogs_assets.lib.lifecycle import MonthLifecycle
+from discogs_assets.lib.settings import Settings
 from discogs_assets.lib.warehouse import make_engine, redact_url, run_models
-from resources.settings import DEFAULT_DATA_DIR
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -42,13 +41,13 @@ class WarehouseResource(dg.ConfigurableResource):
     """``DISCOGS_WAREHOUSE_URL`` (a SQLAlchemy URL); empty means a SQLite file in the data dir."""
 
     url: str = ""
-    data_dir: str = DEFAULT_DATA_DIR
+    data_dir: str = "data"
 
     @classmethod
     def from_environment(cls, url: str | None = None) -> WarehouseResource:
         """The same warehouse the definitions use, for code outside a run (CLI, demo)."""
-        return cls(url=url or os.environ.get("DISCOGS_WAREHOUSE_URL", ""),
-                   data_dir=os.environ.get("DISCOGS_DATA_DIR") or DEFAULT_DATA_DIR)
+        settings = Settings.from_env()
+        return cls(url=url or settings.warehouse_url, data_dir=str(settings.data_dir))
 
     @property
     def resolved_url(self) -> str:

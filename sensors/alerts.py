@@ -12,7 +12,7 @@ import dagster as dg
 from discogs_assets.lib.gate import GATED_MESSAGE
 from discogs_assets.lib.lifecycle import MonthLifecycle
 from discogs_assets.lib.orchestration.alerts import Alert
-from discogs_assets.lib.orchestration.settings import sensor_tick_s
+from discogs_assets.lib.settings import Settings
 from resources.alerts import send_alert
 from resources.warehouse import WarehouseResource
 from sensors.check_history import failed_check_records
@@ -69,7 +69,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext, warehouse: WarehouseR
 
 @dg.sensor(
     name=CHECK_FAILURE_SENSOR,
-    minimum_interval_seconds=sensor_tick_s("DISCOGS_CHECK_ALERT_TICK_SECONDS", 120),
+    minimum_interval_seconds=Settings.from_env().check_alert_tick_s,
     description="Alerts on every failed asset check evaluation (warnings included), since OSS "
     "Dagster has no built-in check alerts.",
 )

@@ -15,7 +15,7 @@ from discogs_assets.lib.orchestration.gate_flip import (
     QueuedRun,
     plan_gate_cancellation,
 )
-from discogs_assets.lib.orchestration.settings import sensor_tick_s
+from discogs_assets.lib.settings import Settings
 from resources.gate import IngestionGateResource
 from resources.warehouse import WarehouseResource
 from sensors.runs import PARTITION_TAG, active_months, queued_runs
@@ -27,7 +27,7 @@ _IN_FLIGHT = (ProcessingStatus.DOWNLOADING, ProcessingStatus.READY_FOR_PROCESSIN
 
 @dg.sensor(
     name=SENSOR_NAME,
-    minimum_interval_seconds=sensor_tick_s("DISCOGS_GATE_WATCH_TICK_SECONDS", 60),
+    minimum_interval_seconds=Settings.from_env().gate_watch_tick_s,
     description="While feature_discog_ingestion is off, cancels queued monthly runs and marks "
     "their months, and months left in flight, 'gate disabled' so they are re-requested once "
     "the gate is on again.",

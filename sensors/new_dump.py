@@ -22,7 +22,7 @@ from discogs_assets.lib.orchestration.new_dump import (
     NewDumpCursor,
     new_dump_run_key,
 )
-from discogs_assets.lib.orchestration.settings import new_dump_interval_s
+from discogs_assets.lib.settings import Settings
 from resources.dump_source import DumpSourceResource
 from resources.gate import IngestionGateResource
 from resources.warehouse import WarehouseResource
@@ -38,7 +38,7 @@ def _skip(reason: str, cursor: NewDumpCursor) -> dg.SensorResult:
 @dg.sensor(
     name=SENSOR_NAME,
     job_name=MONTHLY_JOB_NAME,
-    minimum_interval_seconds=new_dump_interval_s(),
+    minimum_interval_seconds=Settings.from_env().new_dump_interval_s,
     description="Polls the dump source (one listing request per tick) and requests the current "
     "month once its CHECKSUM is published; run key = month + CHECKSUM sha256.",
 )

@@ -12,7 +12,7 @@ from discogs_assets.lib.orchestration.retention import (
     delete_raw_months,
     select_raw_months_to_delete,
 )
-from discogs_assets.lib.orchestration.settings import keep_raw_months
+from discogs_assets.lib.settings import Settings
 from resources.settings import PipelineSettings
 from sensors.runs import active_months, run_month
 
@@ -21,7 +21,7 @@ SENSOR_NAME = "discogs_raw_retention"
 
 def apply_retention(instance: dg.DagsterInstance, data_path: Path) -> tuple[str, dict[str, str]]:
     """One retention pass: (what happened, month -> deletion error)."""
-    keep = keep_raw_months()
+    keep = Settings.from_env().keep_raw_months
     if not keep:
         return "DISCOGS_KEEP_RAW_MONTHS=0: keeping every raw dump", {}
     raw_root = data_path / "raw"

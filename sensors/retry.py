@@ -18,12 +18,13 @@ from discogs_assets.defs.jobs import MONTHLY_JOB_NAME
 from discogs_assets.lib.gate import GATED_MESSAGE
 from discogs_assets.lib.orchestration.alerts import Alert
 from discogs_assets.lib.orchestration.retry import (
+    BackoffPolicy,
     FailedMonth,
     RetryAction,
     decide_retry,
     retry_run_key,
 )
-from discogs_assets.lib.orchestration.settings import backoff_policy, sensor_tick_s
+from discogs_assets.lib.settings import Settings
 from resources.alerts import send_alert
 from resources.dump_source import DumpSourceResource
 from resources.gate import IngestionGateResource
@@ -53,7 +54,7 @@ def failed_month(row: dict[str, Any], host_wait: datetime | None = None) -> Fail
 @dg.sensor(
     name=SENSOR_NAME,
     job_name=MONTHLY_JOB_NAME,
-    minimum_interval_seconds=sensor_tick_s("DISCOGS_RETRY_TICK_SECONDS", 60),
+    minimum_interval_seconds=Settings.from_env().retry_tick_s,
     description="Re-requests failed months after 5 min, 25 min, 2 h, 6 h (at most 5 attempts) "
     "or after the dump host's Retry-After, whichever is later; never while a run for the month "
     "is active; alerts when attempts are exhausted.",
@@ -69,7 +70,9 @@ def retry_sensor(
     if not enabled:
         return dg.SensorResult(skip_reason=f"{GATED_MESSAGE} (decided by {source})",
                                cursor=json.dumps(alerted))
-    policy = backoff_policy()
+    settings = Settings.from_env()
+    policy = BackoffPolicy(delays_s=settings.retry_delays_s,
+                           max_attempts=settings.retry_max_attempts)
     lifecycle = warehouse.processing()
     now = datetime.now(UTC)
     host_wait = lifecycle.host_backoff_until(dump_source.host(), now)

@@ -19,6 +19,7 @@ from discogs_assets.lib.acquisition import (
 )
 from discogs_assets.lib.acquisition.mirror_server import MirrorServer
 from discogs_assets.lib.acquisition.source import HttpDumpSource, LocalDirectorySource
+from resources import build_resources
 from resources.dump_source import DumpSourceResource
 from tests.acquisition_helpers import (
     SAMPLE_MONTH,
@@ -166,12 +167,12 @@ def test_resource_builds_the_source_from_the_environment(
     mirror: Mirror, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DISCOGS_DUMPS_URL", mirror.root.as_uri())
-    resource = DumpSourceResource()
-    assert resource.resolved_url() == mirror.root.as_uri()
+    resource = build_resources()["dump_source"]
+    assert resource.url == mirror.root.as_uri()
     with resource.get_source() as source:
         assert source.find_month(SAMPLE_MONTH).verified
     monkeypatch.delenv("DISCOGS_DUMPS_URL")
-    assert DumpSourceResource().resolved_url() == "https://data.discogs.com/"
+    assert build_resources()["dump_source"].url == "https://data.discogs.com/"
     explicit = DumpSourceResource(url="http://127.0.0.1:9/", max_attempts=2)
     with explicit.get_source() as source:
         assert isinstance(source, HttpDumpSource)

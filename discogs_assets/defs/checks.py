@@ -20,11 +20,7 @@ from discogs_assets.lib.lifecycle import MonthLifecycle
 from discogs_assets.lib.manifest import MonthManifest
 from discogs_assets.lib.orchestration import quality
 from discogs_assets.lib.orchestration.freshness import FreshnessResult, evaluate_freshness
-from discogs_assets.lib.orchestration.settings import (
-    freshness_max_days,
-    max_count_drift,
-    max_missing_key_share,
-)
+from discogs_assets.lib.settings import Settings
 from discogs_assets.lib.tables import ENTITIES
 from resources.settings import PipelineSettings
 from resources.warehouse import WarehouseResource
@@ -100,7 +96,7 @@ def parsed_results(entity: str, month: str, data_path: Path,
                               description=None if count else f"{entity} for {month}: "
                               f"0 records in {directory}")
     previous = _previous_count(data_path, processing, month, entity)
-    drift = quality.count_drift(count, previous, max_fraction=max_count_drift())
+    drift = quality.count_drift(count, previous, max_fraction=Settings.from_env().max_count_drift)
     yield dg.AssetCheckResult(
         check_name="count_drift", passed=drift.passed, description=drift.reason,
         metadata={"records": count, "previous_records": previous or 0,
@@ -112,7 +108,7 @@ def parsed_results(entity: str, month: str, data_path: Path,
         description="; ".join(f"{t}: {p}" for t, p in problems.items())[:2000] or None)
     missing, total = quality.missing_key_count(directory, entity) if count else (0, 0)
     share = quality.missing_share(missing, total)
-    limit = max_missing_key_share()
+    limit = Settings.from_env().max_missing_key_share
     yield dg.AssetCheckResult(
         check_name="missing_key_fields", passed=share <= limit, severity=WARN,
         metadata={"missing": missing, "records": total, "share": round(share, 6),
@@ -222,7 +218,7 @@ def freshness_evaluation(result: FreshnessResult, max_days: float) -> dg.AssetCh
     "(default 3) of its CHECKSUM appearing; also evaluated daily by the ops summary sensor.",
 )
 def latest_month_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    max_days = freshness_max_days()
+    max_days = Settings.from_env().freshness_days
     result = freshness_result(warehouse.processing(), datetime.now(UTC), max_days)
     return dg.AssetCheckResult(passed=result.passed, severity=WARN, description=result.reason,
                                metadata={"month": result.month or "", "max_days": max_days})

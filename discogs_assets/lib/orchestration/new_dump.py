@@ -11,7 +11,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-DEFAULT_INTERVAL_S = 6 * 3600
 MAX_CURSOR_MONTHS = 24  # enough memory for re-publications; keeps the cursor small
 
 
