@@ -92,10 +92,54 @@ def _cmd_init_home(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plan_backfill(args: argparse.Namespace) -> int:
+    from discogs_assets.lib.acquisition import DumpSource
+    from discogs_assets.lib.acquisition.listing_cache import YearListings
+    from discogs_assets.lib.orchestration.backfill_inputs import gather_and_plan, month_range
+    from discogs_assets.lib.parsing import PARSER_VERSION
+    from discogs_assets.lib.settings import Settings
+    from resources.dump_source import DumpSourceResource
+    from resources.warehouse import WarehouseResource
+
+    settings = Settings.from_env()
+    try:
+        months = month_range(args.from_month, args.to_month)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # Planning never sleeps out a Retry-After: it stops asking and plans with what it has.
+    host = DumpSourceResource(url=settings.dumps_url).host()
+    with DumpSource.from_url(settings.dumps_url, max_attempts=2, max_retry_after=0) as source:
+        listings = YearListings(source, settings.data_path / "listings" / host,
+                                min_interval_s=args.listing_interval,
+                                refresh=args.refresh_listings)
+        plan = gather_and_plan(
+            months, data_path=settings.data_path,
+            engine=WarehouseResource.from_environment(args.warehouse_url).existing_engine(),
+            listings=listings, host=host,
+            parser_version=PARSER_VERSION, workers=args.workers, order=args.order)
+    print(plan.render())
+    commands = plan.commands()
+    if commands:
+        print(f"\nlaunch ({plan.order} first; the run queue takes higher dagster/priority "
+              "first, a year's months oldest first):")
+        print("\n".join(commands))
+    else:
+        print("\nnothing to launch")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from discogs_assets.demo import run_demo
 
     return run_demo(args.months, args.scale)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,6 +184,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", default=None)
     p.add_argument("--warehouse-url", default=None)
     p.set_defaults(func=_cmd_gate)
+
+    p = sub.add_parser("plan-backfill", help="what a range of months needs, how long it "
+                       "takes, and the backfill commands")
+    p.add_argument("--from", dest="from_month", required=True, metavar="YYYY-MM")
+    p.add_argument("--to", dest="to_month", required=True, metavar="YYYY-MM")
+    p.add_argument("--workers", type=_positive_int, default=2,
+                   help="CPU worker slots (Celery cpu-queue concurrency summed over machines)")
+    p.add_argument("--order", choices=["newest", "oldest"], default="newest")
+    p.add_argument("--refresh-listings", action="store_true",
+                   help="ask the host again for years whose listing is cached on disk")
+    p.add_argument("--listing-interval", type=float, default=30.0, metavar="SECONDS",
+                   help="pause between listing requests (the host bans bursts)")
+    p.add_argument("--warehouse-url", default=None)
+    p.set_defaults(func=_cmd_plan_backfill)
 
     p = sub.add_parser("init-home", help="create the local DAGSTER_HOME and print its path")
     p.set_defaults(func=_cmd_init_home)

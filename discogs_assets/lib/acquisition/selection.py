@@ -50,11 +50,12 @@ class DumpOverrideError(NonRetryableError):
     """A ``dump_dates`` override names a kind or dump the month does not list."""
 
 
-def _file_dict(f: DumpFile) -> dict[str, Any]:
+def file_to_dict(f: DumpFile) -> dict[str, Any]:
+    """A listed file as JSON-ready values (``file_from_dict`` validates it again)."""
     return {**asdict(f), "last_modified": f.last_modified and f.last_modified.isoformat()}
 
 
-def _file_from_dict(raw: Mapping[str, Any]) -> DumpFile:
+def file_from_dict(raw: Mapping[str, Any]) -> DumpFile:
     modified = raw.get("last_modified")
     return DumpFile(**{**raw, "last_modified": modified and datetime.fromisoformat(modified)})
 
@@ -120,8 +121,8 @@ class MonthDump:
         """JSON-ready form, so later steps can reuse a listing instead of asking the host again."""
         return {
             "month": self.month,
-            "files": {kind: _file_dict(f) for kind, f in self.files.items()},
-            "checksums": {day: _file_dict(f) for day, f in self.checksums.items()},
+            "files": {kind: file_to_dict(f) for kind, f in self.files.items()},
+            "checksums": {day: file_to_dict(f) for day, f in self.checksums.items()},
             "without_checksum": dict(self.without_checksum),
             "other_dates": list(self.other_dates),
         }
@@ -138,13 +139,13 @@ class MonthDump:
             raw_checksums[data["date"]] = raw_files.pop(CHECKSUM)
         files: dict[str, DumpFile] = {}
         for kind, raw in raw_files.items():
-            f = _file_from_dict(raw)
+            f = file_from_dict(raw)
             if f.kind != kind or kind not in ENTITIES or not f.date.startswith(prefix):
                 raise ValueError(f"inconsistent dump file entry for {kind} ({month}): {raw!r}")
             files[kind] = f
         checksums: dict[str, DumpFile] = {}
         for day, raw in raw_checksums.items():
-            f = _file_from_dict(raw)
+            f = file_from_dict(raw)
             if f.kind != CHECKSUM or f.date != day or not day.startswith(prefix):
                 raise ValueError(f"inconsistent CHECKSUM entry for {day} ({month}): {raw!r}")
             checksums[day] = f
