@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -110,7 +111,9 @@ def _cmd_plan_backfill(args: argparse.Namespace) -> int:
     # Planning never sleeps out a Retry-After: it stops asking and plans with what it has.
     host = DumpSourceResource(url=settings.dumps_url).host()
     with DumpSource.from_url(settings.dumps_url, max_attempts=2, max_retry_after=0) as source:
-        listings = YearListings(source, settings.data_path / "listings" / host,
+        cache = settings.data_path / "listings" / urlsplit(settings.dumps_url).netloc.replace(
+            ":", "_")
+        listings = YearListings(source, cache,
                                 min_interval_s=args.listing_interval,
                                 refresh=args.refresh_listings)
         plan = gather_and_plan(
