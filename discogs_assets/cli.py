@@ -132,6 +132,18 @@ def _cmd_plan_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from discogs_assets.executors import run_worker
+    from discogs_assets.lib.settings import Settings
+
+    queues = [q.strip() for q in args.queue.split(",") if q.strip()]
+    try:
+        return run_worker(queues, args.name, Settings.from_env())
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from discogs_assets.demo import run_demo
 
@@ -201,6 +213,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pause between listing requests (the host bans bursts)")
     p.add_argument("--warehouse-url", default=None)
     p.set_defaults(func=_cmd_plan_backfill)
+
+    p = sub.add_parser("worker", help="a Celery worker running the steps of "
+                       "DISCOGS_EXECUTOR=celery runs")
+    p.add_argument("--queue", default="io,cpu",
+                   help="queues to serve, comma-separated: io (downloads), cpu (parse, load); "
+                   "one worker node per queue, each with its own concurrency")
+    p.add_argument("--name", default=None,
+                   help="node name (default: this machine's host name)")
+    p.set_defaults(func=_cmd_worker)
 
     p = sub.add_parser("init-home", help="create the local DAGSTER_HOME and print its path")
     p.set_defaults(func=_cmd_init_home)

@@ -11,6 +11,7 @@ from pydantic import Field
 from discogs_assets.defs.absent_kinds import absent_kind_result
 from discogs_assets.defs.month_step import month_step
 from discogs_assets.defs.partitions import MONTHLY_BACKFILL, OWNERS, monthly_partitions
+from discogs_assets.executors import IO_STEP_TAGS
 from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.layout import raw_dir
 from discogs_assets.lib.lifecycle import CHECKSUM_STEP, Stage
@@ -48,6 +49,7 @@ class ChecksumConfig(dg.Config):
     kinds={"python", "file"},
     owners=OWNERS,
     retry_policy=DOWNLOAD_RETRY,
+    op_tags=IO_STEP_TAGS,
     description="The month's CHECKSUM file (the 'dump complete' marker) and the dump it names: "
     "dump date, file names, listed sizes and expected SHA-256s (raw/YYYY-MM/dump.json).",
 )
@@ -115,6 +117,7 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
         owners=OWNERS,
         pool=DOWNLOAD_POOL,
         retry_policy=DOWNLOAD_RETRY,
+        op_tags=IO_STEP_TAGS,
         description=f"The month's {entity} dump (.xml.gz) on local disk, SHA-256 verified against "
         "the CHECKSUM; resumable, skipped when already present and verified.",
     )
