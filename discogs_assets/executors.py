@@ -57,13 +57,15 @@ def select_executor(settings: Settings) -> dg.ExecutorDefinition | None:
         return None
     from dagster_celery import celery_executor
 
+    return celery_executor.configured(celery_executor_config(settings), name="celery")
+
+
+def celery_executor_config(settings: Settings) -> dict[str, Any]:
+    """The Celery executor's config; workers build their app from the same values."""
     # The broker URL may hold a password: an env reference keeps it out of the run config.
     broker: Any = ({"env": "DISCOGS_CELERY_BROKER"} if os.environ.get("DISCOGS_CELERY_BROKER")
                    else settings.celery_broker)
-    return celery_executor.configured(
-        {"broker": broker, "backend": RESULT_BACKEND, "config_source": CELERY_SETTINGS},
-        name="celery",
-    )
+    return {"broker": broker, "backend": RESULT_BACKEND, "config_source": CELERY_SETTINGS}
 
 
 def _worker_app(settings: Settings) -> Any:
