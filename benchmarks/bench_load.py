@@ -10,7 +10,9 @@ added. Each run starts from an empty schema in a scratch PostgreSQL database (cr
 dropped here) and a fresh SQLite file; each PostgreSQL phase starts after a CHECKPOINT.
 Reported: medians over runs, input rows (all tables) per second, the first-load / bare-COPY
 ratio (target >= 0.5) and the steady-state speed-up over the first load (target >= 5), and
-peak RSS.
+peak RSS. Each phase's CPU seconds are reported too, of this process (all its threads) and of
+the benchmark's PostgreSQL backends (read from /proc when the server runs on this machine):
+on a shared machine they vary far less than wall time.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import sqlalchemy as sa
 from discogs_assets.lib.tables import tables_for
 from discogs_assets.lib.warehouse import load_month, make_engine, redact_url, run_models
 from discogs_assets.lib.warehouse.bulk import copy_frame, quote
+from discogs_assets.lib.warehouse.engine import APPLICATION_NAME
 from discogs_assets.lib.warehouse.schema import sql_type
 
 SPECS = tables_for("releases")
@@ -101,7 +104,10 @@ def write(frames: dict[str, pl.DataFrame], out: Path) -> Path:
     return out
 
 
-def bare_copy(engine: sa.Engine, parsed: Path) -> float:
+Measured = tuple[float, float, float | None]
+
+
+def bare_copy(engine: sa.Engine, parsed: Path) -> Measured:
     """Parquet → COPY into plain tables of the same columns (no keys, no indexes)."""
     with engine.begin() as conn:
         for spec in SPECS:
@@ -109,14 +115,17 @@ def bare_copy(engine: sa.Engine, parsed: Path) -> float:
                              for c, t in spec.columns.items())
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS bare_{spec.name}")
             conn.exec_driver_sql(f"CREATE TABLE bare_{spec.name} ({cols})")
-    started = time.perf_counter()
-    with engine.begin() as conn:
-        for spec in SPECS:
-            copy_frame(conn, f"bare_{spec.name}", pl.read_parquet(parsed / f"{spec.name}.parquet"))
-    seconds = time.perf_counter() - started
+
+    def copy_all() -> None:
+        with engine.begin() as conn:
+            for spec in SPECS:
+                copy_frame(conn, f"bare_{spec.name}",
+                           pl.read_parquet(parsed / f"{spec.name}.parquet"))
+
+    result = measured(engine, copy_all)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"DROP TABLE {', '.join(f'bare_{s.name}' for s in SPECS)}")
-    return seconds
+    return result
 
 
 def reset_pg(engine: sa.Engine) -> None:
@@ -142,6 +151,34 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+def backend_cpu(engine: sa.Engine) -> dict[int, float] | None:
+    """CPU seconds so far of each of the benchmark's server backends, or None when the
+    server's processes cannot be read here (a remote server)."""
+    with engine.connect() as conn:
+        pids = conn.execute(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = :a"), {"a": APPLICATION_NAME}).scalars().all()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu: dict[int, float] = {}
+    for pid in pids:
+        try:  # utime and stime: fields 14 and 15, after "pid (comm)"
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return cpu
+
+
+def measured(engine: sa.Engine, fn: Callable[[], object]) -> Measured:
+    """Wall seconds, this process's CPU seconds and the server backends' CPU seconds."""
+    server, client = backend_cpu(engine), time.process_time()
+    wall = timed(fn)
+    client, after = time.process_time() - client, backend_cpu(engine)
+    if server is None or after is None:
+        return wall, client, None
+    return wall, client, sum(v - server.get(pid, 0.0) for pid, v in after.items())
+
+
 def sqlite_run(db: Path, month_a: Path, month_b: Path) -> tuple[float, float]:
     lite = make_engine(f"sqlite:///{db}")
     run_models(lite)
@@ -151,6 +188,17 @@ def sqlite_run(db: Path, month_a: Path, month_b: Path) -> tuple[float, float]:
                                       parsed_dir=month_b, log=lambda _: None))
     lite.dispose()
     return first, steady
+
+
+def _cpu(cpu: tuple[float, float | None]) -> str:
+    client, server = cpu
+    return f"client {client:.2f}s + server " + ("n/a" if server is None else f"{server:.2f}s")
+
+
+def _median_cpu(runs: list[tuple[float, float | None]]) -> tuple[float, float | None]:
+    servers = [server for _, server in runs if server is not None]
+    return (statistics.median(client for client, _ in runs),
+            statistics.median(servers) if len(servers) == len(runs) else None)
 
 
 def main() -> None:
@@ -183,23 +231,31 @@ def main() -> None:
     pg = make_engine(pg_url)
     times: dict[str, list[float]] = {k: [] for k in (
         "bare_copy", "pg_first", "pg_steady", "sqlite_first", "sqlite_steady")}
+    cpu: dict[str, list[tuple[float, float | None]]] = {k: [] for k in times}
+
+    def record(phase: str, result: Measured) -> None:
+        times[phase].append(result[0])
+        cpu[phase].append(result[1:])
+
+    def pg_load(month: str, parsed: Path) -> Measured:
+        settle(pg)
+        return measured(pg, lambda: load_month(pg, month=month, entity="releases",
+                                               parsed_dir=parsed, log=lambda _: None))
+
     try:
         for run in range(args.runs):
             reset_pg(pg)
             settle(pg)
-            times["bare_copy"].append(bare_copy(pg, month_a))
-            settle(pg)
-            times["pg_first"].append(timed(lambda: load_month(
-                pg, month="2026-01", entity="releases", parsed_dir=month_a, log=lambda _: None)))
-            settle(pg)
-            times["pg_steady"].append(timed(lambda: load_month(
-                pg, month="2026-02", entity="releases", parsed_dir=month_b, log=lambda _: None)))
+            record("bare_copy", bare_copy(pg, month_a))
+            record("pg_first", pg_load("2026-01", month_a))
+            record("pg_steady", pg_load("2026-02", month_b))
             if not args.skip_sqlite:
                 first_s, steady_s = sqlite_run(tmp / f"run{run}.sqlite", month_a, month_b)
                 times["sqlite_first"].append(first_s)
                 times["sqlite_steady"].append(steady_s)
-            print(f"run {run + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()
-                                                 if v))
+            print(f"run {run + 1}: " + ", ".join(
+                f"{k} {v[-1]:.2f}s" + (f" (cpu {_cpu(cpu[k][-1])})" if cpu[k] else "")
+                for k, v in times.items() if v))
     finally:
         pg.dispose()
         with admin.connect() as conn:
@@ -210,7 +266,8 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in times.items() if v}
     print(f"\nmedians of {args.runs} runs, {rows_a:,} input rows (steady month ≈ same size):")
     for key, seconds in med.items():
-        print(f"  {key:<14} {seconds:8.2f}s  {rows_a / seconds:>12,.0f} rows/s")
+        print(f"  {key:<14} {seconds:8.2f}s  {rows_a / seconds:>12,.0f} rows/s"
+              + (f"  cpu {_cpu(_median_cpu(cpu[key]))}" if cpu[key] else ""))
     print(f"  PG first load / bare COPY speed: {med['bare_copy'] / med['pg_first']:.2f}x "
           "(target >= 0.5)")
     print(f"  PG steady-state speed-up over first load: {med['pg_first'] / med['pg_steady']:.1f}x "

@@ -2,7 +2,9 @@
 -- content_hash (stable) covers this row and all its child rows; fast_hash is a cheap
 -- fingerprint that only lets a load skip unchanged records (child_hashes: one per child table,
 -- so only changed child tables are rewritten); removed_in_month marks a
--- tombstone (absent from that month's dump); runtime columns are written by apps only.
+-- tombstone (absent from that month's dump) and last_seen_month then holds the month it was
+-- last seen in (NULL while present: a present record was seen in its entity's current month,
+-- the newest applied one in month_changes); runtime columns are written by apps only.
 CREATE TABLE IF NOT EXISTS label (
     id                BIGINT NOT NULL,
     name              TEXT,
@@ -15,11 +17,10 @@ CREATE TABLE IF NOT EXISTS label (
     fast_hash         BIGINT,
     child_hashes      TEXT,
     first_seen_month  TEXT NOT NULL,
-    last_seen_month   TEXT NOT NULL,
+    last_seen_month   TEXT,
     removed_in_month  TEXT,
     image_url         TEXT,
     PRIMARY KEY (id)
-) {{ update_heavy }};
-{{ set_update_heavy(label) }};
+);
 CREATE INDEX IF NOT EXISTS label_name_idx ON label (name);
 CREATE INDEX IF NOT EXISTS label_parent_label_id_idx ON label (parent_label_id);

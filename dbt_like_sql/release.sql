@@ -2,7 +2,9 @@
 -- content_hash (stable) covers this row and all its child rows; fast_hash is a cheap
 -- fingerprint that only lets a load skip unchanged records (child_hashes: one per child table,
 -- so only changed child tables are rewritten); removed_in_month marks a
--- tombstone (absent from that month's dump); runtime columns are written by apps only.
+-- tombstone (absent from that month's dump) and last_seen_month then holds the month it was
+-- last seen in (NULL while present: a present record was seen in its entity's current month,
+-- the newest applied one in month_changes); runtime columns are written by apps only.
 CREATE TABLE IF NOT EXISTS release (
     id               BIGINT NOT NULL,
     status           TEXT,
@@ -17,11 +19,10 @@ CREATE TABLE IF NOT EXISTS release (
     fast_hash        BIGINT,
     child_hashes     TEXT,
     first_seen_month TEXT NOT NULL,
-    last_seen_month  TEXT NOT NULL,
+    last_seen_month  TEXT,
     removed_in_month TEXT,
     artwork_url      TEXT,
     PRIMARY KEY (id)
-) {{ update_heavy }};
-{{ set_update_heavy(release) }};
+);
 CREATE INDEX IF NOT EXISTS release_title_idx ON release {{ text_lookup_index(title) }};
 CREATE INDEX IF NOT EXISTS release_master_id_idx ON release (master_id);

@@ -25,7 +25,8 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     s = settings or Settings.from_env()
     data_dir = str(s.data_dir)
     warehouse = WarehouseResource(
-        url=_secret(s, "DISCOGS_WAREHOUSE_URL", s.warehouse_url), data_dir=data_dir)
+        url=_secret(s, "DISCOGS_WAREHOUSE_URL", s.warehouse_url), data_dir=data_dir,
+        track_title_index=s.track_title_index)
     return {
         "settings": PipelineSettings(data_dir=data_dir),
         "warehouse": warehouse,

@@ -30,10 +30,10 @@ def _engine_for(url: str) -> sa.Engine:
 
 
 @cache
-def _migrated(url: str) -> sa.Engine:
+def _migrated(url: str, options: frozenset[str]) -> sa.Engine:
     # Models are idempotent (CREATE ... IF NOT EXISTS): once per process is enough.
     engine = _engine_for(url)
-    run_models(engine)
+    run_models(engine, options=options)
     return engine
 
 
@@ -42,12 +42,15 @@ class WarehouseResource(dg.ConfigurableResource):
 
     url: str = ""
     data_dir: str = "data"
+    track_title_index: bool = False
+    """``DISCOGS_TRACK_TITLE_INDEX``: build the opt-in index on release_track.title."""
 
     @classmethod
     def from_environment(cls, url: str | None = None) -> WarehouseResource:
         """The same warehouse the definitions use, for code outside a run (CLI, demo)."""
         settings = Settings.from_env()
-        return cls(url=url or settings.warehouse_url, data_dir=str(settings.data_dir))
+        return cls(url=url or settings.warehouse_url, data_dir=str(settings.data_dir),
+                   track_title_index=settings.track_title_index)
 
     @property
     def resolved_url(self) -> str:
@@ -57,11 +60,16 @@ class WarehouseResource(dg.ConfigurableResource):
         """The warehouse as it is: nothing is created or migrated."""
         return _engine_for(self.resolved_url)
 
+    @property
+    def model_options(self) -> frozenset[str]:
+        """The opt-in parts of the schema to build (``run_models(options=...)``)."""
+        return frozenset({"track_title_index"} if self.track_title_index else ())
+
     def migrate(self) -> sa.Engine:
         """Apply every dbt_like_sql/ model (once per process), then return the engine. Called
         explicitly: by the schema job, at the start of each monthly step, and by the sensors
         and commands that write."""
-        return _migrated(self.resolved_url)
+        return _migrated(self.resolved_url, self.model_options)
 
     def existing_engine(self) -> sa.Engine | None:
         """An engine, or None when the SQLite file does not exist yet: for reads that must

@@ -42,6 +42,7 @@ def test_tables_match_the_contract_exactly(warehouse_url: str) -> None:
         if spec.is_root:
             nullable = {c["name"]: c["nullable"] for c in cols}
             assert not nullable["content_hash"] and nullable["removed_in_month"]
+            assert nullable["last_seen_month"]  # NULL while the record is present
     assert set(RUNTIME_COLUMNS) <= {t.name for t in TABLES if t.is_root}
     assert set(VIEWS) <= set(inspector.get_view_names())
     engine.dispose()
@@ -61,10 +62,13 @@ def test_models_rerun_safely_and_keep_data(warehouse_url: str) -> None:
     engine.dispose()
 
 
-def test_track_titles_get_an_index_without_a_size_limit(pg_url: str) -> None:
-    """Plain exact title lookups use the index, also for a title past a btree entry's limit."""
+def test_track_title_index_is_opt_in_and_has_no_size_limit(pg_url: str) -> None:
+    """Not built by default; with the option, plain exact title lookups use it, also for a
+    title past a btree entry's limit."""
     engine = make_engine(pg_url)
     run_models(engine, names=["release", "release_track"])
+    assert "release_track_title_idx" not in index_names(engine, "release_track")
+    run_models(engine, names=["release", "release_track"], options={"track_title_index"})
     long_title = "Throw" * 1200
     lookup = "SELECT release_id FROM release_track WHERE title = :t"
     with engine.begin() as conn:
@@ -74,21 +78,15 @@ def test_track_titles_get_an_index_without_a_size_limit(pg_url: str) -> None:
         plan = " ".join(conn.execute(sa.text(f"EXPLAIN {lookup}"), {"t": long_title}).scalars())
         assert "release_track_title_idx" in plan
         assert conn.execute(sa.text(lookup), {"t": long_title}).scalars().all() == [1]
+    run_models(engine, names=["release_track"])  # the option off again: the index stays
+    assert "release_track_title_idx" in index_names(engine, "release_track")
+    with pytest.raises(ModelError, match="unknown model options: track_titles"):
+        run_models(engine, options={"track_titles"})
     engine.dispose()
 
 
-def test_root_tables_leave_room_for_the_monthly_update(pg_url: str) -> None:
-    """fillfactor 50 keeps the last_seen_month bump HOT; a table made before gets it too."""
-    engine = make_engine(pg_url)
-    run_models(engine, names=["release"])
-    with engine.begin() as conn:  # as created by an older model
-        conn.execute(sa.text("ALTER TABLE release SET (fillfactor = 80)"))
-    run_models(engine, names=["release"])
-    with engine.connect() as conn:
-        options = conn.execute(sa.text(
-            "SELECT reloptions FROM pg_class WHERE relname = 'release'")).scalar_one()
-    assert options == ["fillfactor=50"]
-    engine.dispose()
+def index_names(engine: sa.Engine, table: str) -> set[str]:
+    return {i["name"] for i in sa.inspect(engine).get_indexes(table)}
 
 
 def test_dependency_order_and_contract_coverage() -> None:
@@ -121,6 +119,22 @@ def test_runner_errors_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "a.sql").unlink()
     [model] = list_models(tmp_path)
     with pytest.raises(ModelError, match=r"b\.sql: line 2: unknown placeholder \{\{ jsonb \}\}"):
+        model_statements(model, "sqlite")
+
+
+def test_only_if_statements(tmp_path: Path) -> None:
+    write(tmp_path, "m", "CREATE TABLE t (a TEXT);\n"
+                         "{{ only_if(track_title_index) }} CREATE INDEX i\n  ON t (a);\n")
+    [model] = list_models(tmp_path)
+    assert model_statements(model, "sqlite") == ["CREATE TABLE t (a TEXT)"]
+    assert model_statements(model, "sqlite", {"track_title_index"}) == [
+        "CREATE TABLE t (a TEXT)", "CREATE INDEX i\n  ON t (a)"]
+    write(tmp_path, "m", "CREATE INDEX i ON t {{ only_if(track_title_index) }} (a);\n")
+    with pytest.raises(ModelError, match="only_if must start a statement: 'CREATE INDEX i"):
+        model_statements(model, "sqlite", {"track_title_index"})
+    write(tmp_path, "m", "{{ only_if(nope) }} SELECT 1;\n")
+    with pytest.raises(ModelError, match=r"m\.sql: line 1: only_if takes one of "
+                                          r"track_title_index"):
         model_statements(model, "sqlite")
 
 

@@ -173,10 +173,10 @@ def _child_main() -> None:
     import sys
     import time
 
-    from discogs_assets.lib.warehouse import load, make_engine
+    from discogs_assets.lib.warehouse import first_load, load, make_engine, merge
 
     url, parsed, month, entity, go_file = sys.argv[1:6]
-    real_insert, real_inserts = load.insert_frame, load.insert_frames
+    real_insert, real_inserts = merge.insert_frame, first_load.insert_frames
     paused = False
 
     def pause_once(table: str) -> None:
@@ -200,8 +200,8 @@ def _child_main() -> None:
 
         return real_inserts(conn, tables, frame_of, done)
 
-    load.insert_frame = pausing_insert  # the merge path
-    load.insert_frames = pausing_inserts  # the first load
+    merge.insert_frame = pausing_insert  # the merge path
+    first_load.insert_frames = pausing_inserts  # the first load
     result = load.load_month(make_engine(url), month=month, entity=entity,
                              parsed_dir=Path(parsed), log=lambda m: print(m, flush=True))
     print(f"DONE added={result.added} changed={result.changed} removed={result.removed}",

@@ -45,7 +45,8 @@ def warehouse_schema(
 ) -> Iterator[dg.MaterializeResult]:
     # _MODELS is in dependency order; Dagster wants outputs in topological order too.
     names = [m.name for m in _MODELS if _model_key(m.name) in context.selected_asset_keys]
-    run_models(warehouse.engine(), names=names)  # this job is the explicit migration
+    # this job is the explicit migration
+    run_models(warehouse.engine(), names=names, options=warehouse.model_options)
     context.log.info(f"applied models={names} warehouse={warehouse.safe_url}")
     for name in names:
         yield dg.MaterializeResult(asset_key=_model_key(name))

@@ -72,6 +72,10 @@ class Settings:
         "DISCOGS_INGESTION_ENABLED",
         "the ingestion gate `feature_discog_ingestion` (a row in the warehouse's "
         "`feature_flags` table wins)"))
+    track_title_index: bool = field(default=False, metadata=env(
+        "DISCOGS_TRACK_TITLE_INDEX",
+        "build the opt-in hash index on `release_track.title` (exact track-title lookups; see "
+        "Warehouse)"))
     # -- execution
     executor: str = field(default="multiprocess", metadata=env(
         "DISCOGS_EXECUTOR",

@@ -28,14 +28,12 @@ class ChangeCounts:
         return max(0, self.staged_rows - self.added - self.changed - self.revived)
 
 
-def current_month(conn: sa.Connection, entity: str, *, before: str | None = None) -> str | None:
-    """The newest month applied (not merely recorded as historical) for ``entity``, or the
-    newest one earlier than ``before``."""
-    earlier = " AND month < :before" if before else ""
+def current_month(conn: sa.Connection, entity: str) -> str | None:
+    """The newest month applied (not merely recorded as historical) for ``entity``: every
+    present record of it was seen in that month."""
     return conn.execute(
-        sa.text(f"SELECT MAX(month) FROM month_changes WHERE entity = :e AND NOT historical"
-                f"{earlier}"),
-        {"e": entity, "before": before},
+        sa.text("SELECT MAX(month) FROM month_changes WHERE entity = :e AND NOT historical"),
+        {"e": entity},
     ).scalar()
 
 

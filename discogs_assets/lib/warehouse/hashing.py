@@ -120,6 +120,14 @@ def fast_hashes(
     return rows.group_by("id").agg(pl.col("_h").sum().reinterpret(signed=True).alias("fast_hash"))
 
 
+def all_hashes(
+    frames: Mapping[str, pl.DataFrame], specs: tuple[TableSpec, ...]
+) -> pl.DataFrame:
+    """``id``, ``content_hash``, ``child_hashes`` and ``fast_hash`` of every root record: what a
+    written root row stores."""
+    return record_hashes(frames, specs).join(fast_hashes(frames, specs), on="id")
+
+
 def _table_mix(index: int) -> int:
     # Odd multipliers (a bijection mod 2**64) keep equal rows of different tables apart.
     return (_GOLDEN_RATIO_64 * (2 * index + 1)) % _LOW_64

@@ -17,24 +17,25 @@ Placeholders, rendered per dialect (PostgreSQL / SQLite):
     {{ bigint }}                    BIGINT / INTEGER
     {{ now }}                       now() / strftime('%Y-%m-%dT%H:%M:%fZ','now')
     {{ true }} {{ false }}          TRUE FALSE / 1 0
-    {{ update_heavy }}              WITH (fillfactor = 50) / nothing — room on each page for a
-                                    new version of every row, so the monthly last_seen_month
-                                    update stays HOT (no index writes; at 80 most rows moved)
-    {{ set_update_heavy(table) }}   ALTER TABLE table SET (fillfactor = 50) / nothing — the same
-                                    for a table created before (applies to pages written later)
     {{ text_lookup_index(col) }}    USING hash (col) / (col) — an equality index for unbounded
                                     text (a btree entry is limited to ~2.7 kB in PostgreSQL);
                                     plain ``col = :v`` lookups use it on both dialects
     {{ seconds_between(a, b) }}     seconds from timestamp a to b, as a number
+    {{ only_if(option) }}           at the start of a statement: run it only when ``option``
+                                    (one of MODEL_OPTIONS) is given to the runner, else skip it
 
 Unknown placeholders are an error naming the file and line.
+
+A change to an existing table that rerunnable SQL cannot express (SQLite cannot relax a NOT
+NULL column; some data must be rewritten once) is a one-time migration in
+:mod:`~discogs_assets.lib.warehouse.migrations`, run right after its model.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -44,12 +45,22 @@ import sqlalchemy as sa
 from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.warehouse.engine import execute_literal, is_postgres
 from discogs_assets.lib.warehouse.lock import DDL_LOCK_KEY, pg_xact_lock
+from discogs_assets.lib.warehouse.migrations import MIGRATIONS
 
 # The models ship as the package ``dbt_like_sql`` (top level in the repo, inside the wheel).
 DEFAULT_MODELS_DIR = Path(str(resources.files("dbt_like_sql")))
 _DEPENDS_RE = re.compile(r"^--\s*depends_on:\s*(.*)$")
 _NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 _PLACEHOLDER_RE = re.compile(r"\{\{\s*([a-z_]+)\s*(?:\((.*?)\))?\s*\}\}")
+
+
+MODEL_OPTIONS: dict[str, str] = {
+    "track_title_index": "an equality index on release_track.title (exact track-title lookups; "
+                         "no reader of the warehouse needs it, and it is the dearest index of a "
+                         "first load)",
+}
+"""Opt-in parts of the schema (``{{ only_if(option) }}``), with what each adds."""
+_ONLY_IF_RE = re.compile("^\x00only_if:([a-z_]+)\x00")  # only_if rendered (SQL holds no NUL)
 
 
 class ModelError(NonRetryableError):
@@ -78,7 +89,6 @@ def _args(*names: str) -> Callable[[list[str]], None]:
 
 
 _NO_ARGS = _args()
-_UPDATE_HEAVY_FILL = 50
 # name -> (argument check, PostgreSQL rendering, SQLite rendering)
 _MACROS: dict[str, tuple[Callable[[list[str]], None], Callable[..., str], Callable[..., str]]] = {
     "json": (_NO_ARGS, lambda: "JSONB", lambda: "TEXT"),
@@ -87,10 +97,6 @@ _MACROS: dict[str, tuple[Callable[[list[str]], None], Callable[..., str], Callab
     "now": (_NO_ARGS, lambda: "now()", lambda: "strftime('%Y-%m-%dT%H:%M:%fZ','now')"),
     "true": (_NO_ARGS, lambda: "TRUE", lambda: "1"),
     "false": (_NO_ARGS, lambda: "FALSE", lambda: "0"),
-    "update_heavy": (_NO_ARGS, lambda: f"WITH (fillfactor = {_UPDATE_HEAVY_FILL})", lambda: ""),
-    "set_update_heavy": (_args("table"),
-                         lambda t: f"ALTER TABLE {t} SET (fillfactor = {_UPDATE_HEAVY_FILL})",
-                         lambda t: ""),
     "text_lookup_index": (_args("col"), lambda c: f"USING hash ({c})", lambda c: f"({c})"),
     "seconds_between": (
         _args("a", "b"),
@@ -156,16 +162,22 @@ def _split_args(raw: str) -> list[str]:
 
 
 def render(model: SqlModel, dialect: str) -> str:
-    """The model's SQL with placeholders rendered for ``dialect`` (postgresql or sqlite)."""
+    """The model's SQL with placeholders rendered for ``dialect`` (postgresql or sqlite);
+    ``only_if`` becomes a marker that :func:`model_statements` resolves."""
     text = model.path.read_text()
     pg = dialect == "postgresql"
     out: list[str] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         def sub(m: re.Match[str], lineno: int = lineno) -> str:
             name, raw_args = m.group(1), m.group(2)
+            args = _split_args(raw_args) if raw_args is not None else []
+            if name == "only_if":
+                if len(args) != 1 or args[0] not in MODEL_OPTIONS:
+                    raise ModelError(f"{model.path}: line {lineno}: only_if takes one of "
+                                     f"{', '.join(MODEL_OPTIONS)}: {m.group(0)}")
+                return f"\x00only_if:{args[0]}\x00"
             if name not in _MACROS:
                 raise ModelError(f"{model.path}: line {lineno}: unknown placeholder {m.group(0)}")
-            args = _split_args(raw_args) if raw_args is not None else []
             check, pg_render, lite_render = _MACROS[name]
             try:
                 check(args)
@@ -206,8 +218,21 @@ def split_statements(sql: str) -> list[str]:
     return [s.strip() for s in statements if s.strip()]
 
 
-def model_statements(model: SqlModel, dialect: str) -> list[str]:
-    return split_statements(render(model, dialect))
+def model_statements(model: SqlModel, dialect: str, options: Collection[str] = ()
+                     ) -> list[str]:
+    """The model's statements to run: those marked ``only_if`` an option not in ``options``
+    are left out."""
+    kept: list[str] = []
+    for statement in split_statements(render(model, dialect)):
+        marked = _ONLY_IF_RE.match(statement)
+        if "\x00" in statement[marked.end() if marked else 0:]:
+            raise ModelError(f"{model.path}: only_if must start a statement: "
+                             f"{statement.replace(chr(0), '')!r}")
+        if marked is None:
+            kept.append(statement)
+        elif marked.group(1) in options:
+            kept.append(statement[marked.end():].strip())
+    return kept
 
 
 def _select(models: Sequence[SqlModel], names: Iterable[str] | None) -> list[SqlModel]:
@@ -224,16 +249,22 @@ def run_models(
     engine: sa.Engine,
     names: Iterable[str] | None = None,
     models_dir: Path = DEFAULT_MODELS_DIR,
+    options: Collection[str] = (),
 ) -> list[ModelRun]:
-    """Apply the models (all, or ``names``) in dependency order, one transaction each.
+    """Apply the models (all, or ``names``) in dependency order, one transaction each, with
+    their one-time migrations (:mod:`.migrations`) and the opt-in parts named in ``options``
+    (see MODEL_OPTIONS; a part once built is left in place when its option is off again).
 
     Concurrent runners on PostgreSQL serialize on an advisory lock (two concurrent
     ``CREATE TABLE IF NOT EXISTS`` can otherwise collide in the catalog).
     """
+    unknown = set(options) - set(MODEL_OPTIONS)
+    if unknown:
+        raise ModelError(f"unknown model options: {', '.join(sorted(unknown))}")
     runs: list[ModelRun] = []
     dialect = engine.dialect.name
     for model in _select(list_models(models_dir), names):
-        statements = model_statements(model, dialect)
+        statements = model_statements(model, dialect, options)
         started = time.perf_counter()
         with engine.begin() as conn:
             if is_postgres(conn):
@@ -245,5 +276,7 @@ def run_models(
                     raise ModelError(
                         f"{model.path}: statement failed: {statement[:200]!r}: {exc}"
                     ) from exc
+            for migrate in MIGRATIONS.get(model.name, ()):
+                migrate(conn, model.name)
         runs.append(ModelRun(model.name, len(statements), time.perf_counter() - started))
     return runs

@@ -25,7 +25,7 @@ STATE_COLUMNS: dict[str, str] = {
     "fast_hash": "BIGINT",  # cheap fingerprint used only to skip unchanged records quickly
     "child_hashes": "TEXT",  # per child table fingerprints: only changed child tables are rewritten
     "first_seen_month": "TEXT",
-    "last_seen_month": "TEXT",
+    "last_seen_month": "TEXT",  # on a tombstone, the month last seen; NULL while present
     "removed_in_month": "TEXT",  # set when the record is absent from that month: a tombstone
 }
 """Bookkeeping columns of every root table, with their SQL types."""
