@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from discogs_assets.cli import main
 from discogs_assets.lib.parsing import parse_dump
 from discogs_assets.lib.sample_mirror import (
     DEFAULT_MONTHS,
@@ -418,3 +419,15 @@ def test_unknown_layout_is_refused(tmp_path: Path) -> None:
         build_sample_mirror(tmp_path, ["2026-01"], formats={"2026-01": "1999"})
     with pytest.raises(SampleMirrorError, match="names unknown kinds"):
         build_sample_mirror(tmp_path, ["2026-01"], dump_days={"2026-01": {"images": 2}})
+
+
+def test_cli_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sample-mirror", str(tmp_path / "m"), "--months", "2008-03", "2026-01",
+                 "--formats", "auto", "2020"]) == 0
+    out = capsys.readouterr().out
+    assert "2008-03: dump 2008-03-01 (2008 layout) labels=" in out and "masters" not in \
+        out.splitlines()[0]
+    assert "2026-01: dump 2026-01-01 (2020 layout)" in out
+    assert main(["sample-mirror", str(tmp_path / "n"), "--months", "2008-03", "2026-01",
+                 "--formats", "auto", "2020", "2026"]) == 2
+    assert "one layout for all months or one per month (2), not 3" in capsys.readouterr().err
