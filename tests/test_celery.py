@@ -4,12 +4,15 @@ PostgreSQL, worker processes started with ``discogs-pipeline worker``.
 - workers alpha and beta (hosts of their own names) each serve ``io`` and ``cpu`` with a node
   per queue: a month's steps go to the right queues, run on both workers, and leave the
   warehouse an in-process run of the same month leaves;
-- the worker downloading the releases file is killed mid-step (its whole process group, as a
-  machine dies): the step runs again on the other worker and the month completes, nothing lost.
+- an asset run (``dagster asset materialize``, job ``__ASSET_JOB``) of the next month's
+  releases: the worker downloading the file is killed mid-step (its whole process group, as a
+  machine dies); the step runs again on the other worker and the parse downstream gets every
+  record, nothing lost.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -21,13 +24,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import amqp
 import dagster as dg
+import kombu
 import pytest
 import sqlalchemy as sa
 from chain_helpers import chain_defs, failures, run_month, warehouse_snapshot
 from conftest import IN_CI, pg_database
 from dagster._core.instance.ref import InstanceRef
 
+from discogs_assets.executors import QUEUES
+from discogs_assets.lib.acquisition import sha256_file
 from discogs_assets.lib.acquisition.mirror_server import Fault, FaultPlan, MirrorServer
 from discogs_assets.lib.caches import import_identities
 from discogs_assets.lib.sample_mirror import MirrorSummary, build_sample_mirror
@@ -56,11 +63,11 @@ def _require_rabbitmq() -> None:
 @dataclass
 class Cluster:
     root: Path
-    mirror: MirrorSummary
     server: MirrorServer
     warehouse_url: str
     env: dict[str, str]
     released: threading.Event
+    mirror: MirrorSummary = field(init=False)
     workers: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def start_worker(self, name: str, queues: str) -> None:
@@ -89,10 +96,13 @@ class Cluster:
     def instance(self) -> dg.DagsterInstance:
         return dg.DagsterInstance.from_ref(InstanceRef.from_dir(self.env["DAGSTER_HOME"]))
 
-    def launch(self, month: str) -> subprocess.Popen:
+    def launch(self, month: str, assets: str | None = None) -> subprocess.Popen:
+        """The month job, or an asset run of ``assets``, as an operator launches it."""
+        target = (["asset", "materialize", "--select", assets, "--partition", month] if assets
+                  else ["job", "execute", "-j", "discogs_monthly", "--tags",
+                        f'{{"dagster/partition": "{month}"}}'])
         return subprocess.Popen(
-            [sys.executable, "-m", "dagster", "job", "execute", "-m", "discogs_assets.definitions",
-             "-j", "discogs_monthly", "--tags", f'{{"dagster/partition": "{month}"}}'],
+            [sys.executable, "-m", "dagster", *target, "-m", "discogs_assets.definitions"],
             cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -105,16 +115,21 @@ def _instance_yaml(url: str) -> str:
             + "      scheme: postgresql+psycopg2\n")
 
 
+def _purge_queues() -> None:
+    """Steps left in the queues by an earlier, killed session must not reach these workers."""
+    with kombu.Connection(BROKER) as conn:
+        for name in QUEUES:
+            with contextlib.suppress(amqp.exceptions.NotFound):
+                conn.channel().queue_purge(name)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     _require_rabbitmq()
+    _purge_queues()
     root = tmp_path_factory.mktemp("celery")
+    (root / "mirror").mkdir()
     with pg_database() as instance_url, pg_database() as warehouse_url:
-        mirror = build_sample_mirror(root / "mirror", months=MONTHS, scale=1)
-        engine = make_engine(warehouse_url)
-        run_models(engine)
-        import_identities(engine, mirror.root / "identities.csv")
-        engine.dispose()
         home = root / "dagster_home"
         home.mkdir()
         (home / "dagster.yaml").write_text(_instance_yaml(instance_url))
@@ -123,7 +138,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         # worker downloading it (the retried request is answered at once).
         late = FaultPlan(Fault("delay", target=LATE_RELEASES, delay_seconds=RUN_TIMEOUT_S,
                                release_when=released.is_set))
-        with MirrorServer(mirror.root, faults=late) as server:
+        with MirrorServer(root / "mirror", faults=late) as server:
             env = {k: v for k, v in os.environ.items()
                    if not k.startswith(("DISCOGS_", "LML_", "SENTRY_"))}
             env.update(DAGSTER_HOME=str(home), DISCOGS_DATA_DIR=str(root / "data"),
@@ -131,22 +146,24 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                        DISCOGS_INGESTION_ENABLED="true", DISCOGS_EXECUTOR="celery",
                        DISCOGS_CELERY_BROKER=BROKER, DISCOGS_CELERY_IO_CONCURRENCY="1",
                        DISCOGS_CELERY_CPU_CONCURRENCY="1")
-            c = Cluster(root, mirror, server, warehouse_url, env, released)
+            c = Cluster(root, server, warehouse_url, env, released)
             try:
                 c.start_worker("alpha", "io,cpu")
                 c.start_worker("beta", "io,cpu")
+                # while the workers import the code location: the mirror and the warehouse
+                c.mirror = build_sample_mirror(root / "mirror", months=MONTHS, scale=1)
+                engine = make_engine(warehouse_url)
+                run_models(engine)
+                import_identities(engine, c.mirror.root / "identities.csv")
+                engine.dispose()
                 c.wait_ready(["io@alpha", "cpu@alpha", "io@beta", "cpu@beta"])
                 yield c
             finally:
                 released.set()
-                for proc in c.workers.values():
-                    if proc.poll() is None:
-                        os.killpg(proc.pid, signal.SIGTERM)
-                for proc in c.workers.values():
-                    try:
-                        proc.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
+                for proc in c.workers.values():  # the tests are over: no warm shutdown
+                    with contextlib.suppress(ProcessLookupError):
                         os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=30)
 
 
 def _step_workers(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, str]]:
@@ -202,12 +219,13 @@ def test_month_runs_on_both_workers_and_matches_an_in_process_run(
 
 
 def test_worker_killed_mid_step_its_step_runs_on_another_worker(cluster: Cluster) -> None:
-    proc = cluster.launch(MONTHS[1])
+    month = MONTHS[1]
+    proc = cluster.launch(month, "discogs_checksum,raw_releases,parsed_releases")
     downloader = None
     with cluster.instance() as instance:
         deadline = time.monotonic() + RUN_TIMEOUT_S
         while downloader is None and time.monotonic() < deadline:
-            runs = instance.get_runs(dg.RunsFilter(tags={"dagster/partition": MONTHS[1]}))
+            runs = instance.get_runs(dg.RunsFilter(tags={"dagster/partition": month}))
             if runs:
                 downloader = next((node for step, node in _step_workers(instance, runs[0].run_id)
                                    if step == "raw_releases"), None)
@@ -218,17 +236,17 @@ def test_worker_killed_mid_step_its_step_runs_on_another_worker(cluster: Cluster
         cluster.released.set()
         output, _ = proc.communicate(timeout=RUN_TIMEOUT_S)
         assert proc.returncode == 0, output[-4000:]
-        ran = _step_workers(instance, _run_id(instance, MONTHS[1]))
+        run_id = _run_id(instance, month)
+        assert instance.get_run_by_id(run_id).job_name == "__ASSET_JOB"  # type: ignore[union-attr]
+        ran = _step_workers(instance, run_id)
+        parsed = instance.get_latest_materialization_event(dg.AssetKey("parsed_releases"))
     releases = [node for step, node in ran if step == "raw_releases"]
     assert releases[0] == downloader and len(releases) == 2, releases
     assert releases[1] != downloader and releases[1].startswith("io@"), releases
-    engine = make_engine(cluster.warehouse_url)
-    with engine.connect() as conn:
-        status = conn.execute(sa.text("SELECT status FROM discogs_data_processing WHERE month = "
-                                      ":m"), {"m": MONTHS[1]}).scalar_one()
-        releases_now = conn.execute(sa.text(
-            "SELECT count(*) FROM release WHERE removed_in_month IS NULL")).scalar_one()
-    engine.dispose()
-    assert status == "completed"
-    assert releases_now == cluster.mirror.months[MONTHS[1]].counts["releases"]
-    assert not list((cluster.root / "data" / "raw" / MONTHS[1]).glob("*.part"))
+    assert [step for step, _ in ran].count("parsed_releases") == 1
+    expected = cluster.mirror.months[month]
+    meta = parsed.asset_materialization.metadata  # type: ignore[union-attr]
+    assert meta["dagster/row_count"].value == expected.counts["releases"]
+    raw = cluster.root / "data" / "raw" / month
+    assert sha256_file(raw / LATE_RELEASES) == expected.files["releases"].sha256
+    assert not list(raw.glob("*.part"))
