@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -54,9 +55,20 @@ def sample_dumps() -> Path:
     return SAMPLE_DUMPS
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+@pytest.fixture(scope="session")
+def s3_files(sample_dumps: Path) -> list:
+    """Every file of the real legacy S3 listing (every dump 2008-03 … 2022-11)."""
+    from discogs_assets.lib.acquisition.listing import parse_s3_listing
+
+    data = (sample_dumps / "dsub-io_go-open-discogs-batch" / "data.xml").read_bytes()
+    listing = parse_s3_listing(data)
+    assert listing.next_marker is None and listing.ignored == []
+    return listing.files
+
+
+@contextlib.contextmanager
+def pg_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (its URL), dropped afterwards."""
     require_postgres()
     name = f"discogs_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -69,6 +81,13 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    with pg_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
