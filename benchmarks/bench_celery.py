@@ -35,8 +35,10 @@ import dagster as dg
 import sqlalchemy as sa
 from dagster._core.instance.ref import InstanceRef
 
+from discogs_assets.executors import delete_queues
 from discogs_assets.lib.caches import import_identities
 from discogs_assets.lib.sample_mirror import build_sample_mirror
+from discogs_assets.lib.settings import Settings
 from discogs_assets.lib.warehouse import make_engine, run_models
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,7 +110,8 @@ def one_run(root: Path, mirror: Path, month: str, executor: str, workers: int) -
                    DISCOGS_DUMPS_URL=mirror.as_uri(), DISCOGS_WAREHOUSE_URL=warehouse_url,
                    DISCOGS_INGESTION_ENABLED="true", DISCOGS_EXECUTOR=executor,
                    DISCOGS_CELERY_BROKER=BROKER, DISCOGS_CELERY_IO_CONCURRENCY="1",
-                   DISCOGS_CELERY_CPU_CONCURRENCY="1")
+                   DISCOGS_CELERY_CPU_CONCURRENCY="1",
+                   DISCOGS_CELERY_QUEUE_PREFIX=f"bench-{uuid.uuid4().hex[:8]}-")
         logs = [home / f"worker{i}.log" for i in range(workers)]
         procs = [subprocess.Popen([sys.executable, "-m", "discogs_assets.cli", "worker",
                                    "--name", f"bench{i}"], cwd=REPO, env=env,
@@ -135,6 +138,7 @@ def one_run(root: Path, mirror: Path, month: str, executor: str, workers: int) -
                 os.killpg(proc.pid, signal.SIGTERM)
             for proc in procs:
                 proc.wait(timeout=60)
+            delete_queues(Settings.from_env(env))
 
 
 def main() -> None:

@@ -7,6 +7,12 @@ to one of two queues, each worker serving a queue with its own concurrency:
 - ``io``: network-bound steps (``discogs_checksum``, ``raw_*``), tagged ``IO_STEP_TAGS``;
 - ``cpu``: everything else (parse, load, checks, caches): the default queue.
 
+On the broker the queues are named ``DISCOGS_CELERY_QUEUE_PREFIX`` + ``io``/``cpu`` (default
+``discogs-io``, ``discogs-cpu``): two deployments sharing a broker (production and staging, two
+test sessions) must use different prefixes (or virtual hosts), or each one's workers run the
+other's steps with the wrong environment. The prefix is read when this module is imported, as
+the step tags are fixed then; workers and launching processes share the environment.
+
 Workers are started with ``discogs-pipeline worker``; they need the same code, the same
 environment (warehouse, data directory on storage every machine mounts, Dagster instance in
 PostgreSQL) as the process that launches runs. A worker that dies mid-step loses nothing: tasks
@@ -31,12 +37,18 @@ EXECUTORS = ("multiprocess", "celery")
 IO_QUEUE, CPU_QUEUE = "io", "cpu"
 QUEUES = (IO_QUEUE, CPU_QUEUE)
 CELERY_QUEUE_TAG = "dagster-celery/queue"  # dagster_celery.tags.DAGSTER_CELERY_QUEUE_TAG
-IO_STEP_TAGS = {CELERY_QUEUE_TAG: IO_QUEUE}
-"""op_tags of the network-bound steps (ignored by the multiprocess executor)."""
 RESULT_BACKEND = "rpc://"  # results travel back through the broker: nothing else to run
 
+
+def broker_queue(settings: Settings, queue: str) -> str:
+    """The broker's name of queue ``io`` or ``cpu`` for this deployment."""
+    return settings.celery_queue_prefix + queue
+
+
+IO_STEP_TAGS = {CELERY_QUEUE_TAG: broker_queue(Settings.from_env(), IO_QUEUE)}
+"""op_tags of the network-bound steps (ignored by the multiprocess executor)."""
+
 CELERY_SETTINGS: dict[str, Any] = {
-    "task_default_queue": CPU_QUEUE,
     # A step's task is acknowledged when it finishes, and requeued when its worker dies, so a
     # lost machine's step runs again elsewhere instead of leaving its run waiting forever.
     "task_acks_late": True,
@@ -65,7 +77,20 @@ def celery_executor_config(settings: Settings) -> dict[str, Any]:
     # The broker URL may hold a password: an env reference keeps it out of the run config.
     broker: Any = ({"env": "DISCOGS_CELERY_BROKER"} if os.environ.get("DISCOGS_CELERY_BROKER")
                    else settings.celery_broker)
-    return {"broker": broker, "backend": RESULT_BACKEND, "config_source": CELERY_SETTINGS}
+    return {"broker": broker, "backend": RESULT_BACKEND, "config_source": {
+        **CELERY_SETTINGS, "task_default_queue": broker_queue(settings, CPU_QUEUE)}}
+
+
+def delete_queues(settings: Settings) -> None:
+    """Remove this deployment's queues (and any step waiting in them) from the broker: for
+    throwaway deployments such as test sessions and benchmarks."""
+    import amqp
+    import kombu
+
+    with kombu.Connection(settings.celery_broker) as conn:
+        for queue in QUEUES:
+            with contextlib.suppress(amqp.exceptions.NotFound):
+                conn.channel().queue_delete(broker_queue(settings, queue))
 
 
 def _worker_app(settings: Settings) -> Any:
@@ -74,8 +99,9 @@ def _worker_app(settings: Settings) -> Any:
     from dagster_celery.make_app import make_app
     from dagster_celery.tasks import create_task
 
+    config = celery_executor_config(settings)
     executor = CeleryExecutor.for_cli(broker=settings.celery_broker, backend=RESULT_BACKEND,
-                                      config_source=CELERY_SETTINGS)
+                                      config_source=config["config_source"])
     app = make_app(executor.app_args())
     # The task returns the step's serialized events: keep its "succeeded" log line short.
     create_task(app, resultrepr_maxsize=160)
@@ -124,7 +150,8 @@ def _run_node(queue: str, name: str | None, settings: Settings) -> int:
     app = _worker_app(settings)
     try:
         app.worker_main([
-            "worker", "--loglevel=INFO", "--queues", queue, "--concurrency", str(concurrency),
+            "worker", "--loglevel=INFO", "--queues", broker_queue(settings, queue),
+            "--concurrency", str(concurrency),
             "--hostname", f"{queue}@{name or '%h'}", "--without-gossip", "--without-mingle",
         ])
     except SystemExit as exc:  # Celery's command line ends by exiting

@@ -20,24 +20,24 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import amqp
 import dagster as dg
-import kombu
 import pytest
 import sqlalchemy as sa
 from chain_helpers import chain_defs, failures, run_month, warehouse_snapshot
 from conftest import IN_CI, pg_database
 from dagster._core.instance.ref import InstanceRef
 
-from discogs_assets.executors import QUEUES
+from discogs_assets.executors import delete_queues
 from discogs_assets.lib.acquisition import sha256_file
 from discogs_assets.lib.acquisition.mirror_server import Fault, FaultPlan, MirrorServer
 from discogs_assets.lib.caches import import_identities
 from discogs_assets.lib.sample_mirror import MirrorSummary, build_sample_mirror
+from discogs_assets.lib.settings import Settings
 from discogs_assets.lib.warehouse import make_engine, run_models
 
 pytestmark = pytest.mark.slow
@@ -115,18 +115,12 @@ def _instance_yaml(url: str) -> str:
             + "      scheme: postgresql+psycopg2\n")
 
 
-def _purge_queues() -> None:
-    """Steps left in the queues by an earlier, killed session must not reach these workers."""
-    with kombu.Connection(BROKER) as conn:
-        for name in QUEUES:
-            with contextlib.suppress(amqp.exceptions.NotFound):
-                conn.channel().queue_purge(name)
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     _require_rabbitmq()
-    _purge_queues()
+    # Queues of this session only: other deployments (or test sessions) on the same broker
+    # must neither take these steps nor hand theirs to these workers.
+    prefix = f"test-{uuid.uuid4().hex[:8]}-"
     root = tmp_path_factory.mktemp("celery")
     (root / "mirror").mkdir()
     with pg_database() as instance_url, pg_database() as warehouse_url:
@@ -145,7 +139,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                        DISCOGS_DUMPS_URL=server.url, DISCOGS_WAREHOUSE_URL=warehouse_url,
                        DISCOGS_INGESTION_ENABLED="true", DISCOGS_EXECUTOR="celery",
                        DISCOGS_CELERY_BROKER=BROKER, DISCOGS_CELERY_IO_CONCURRENCY="1",
-                       DISCOGS_CELERY_CPU_CONCURRENCY="1")
+                       DISCOGS_CELERY_CPU_CONCURRENCY="1", DISCOGS_CELERY_QUEUE_PREFIX=prefix)
             c = Cluster(root, server, warehouse_url, env, released)
             try:
                 c.start_worker("alpha", "io,cpu")
@@ -164,6 +158,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait(timeout=30)
+                delete_queues(Settings(celery_broker=BROKER, celery_queue_prefix=prefix))
 
 
 def _step_workers(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ from discogs_assets.definitions import defs, step_executor
 from discogs_assets.executors import (
     CELERY_QUEUE_TAG,
     IO_QUEUE,
+    broker_queue,
     celery_executor_config,
     select_executor,
 )
@@ -31,13 +32,15 @@ def test_default_is_multiprocess_and_celery_is_chosen_by_setting(
     assert config["broker"] == {"env": "DISCOGS_CELERY_BROKER"}  # the password stays in the env
     assert "s3cret" not in repr(config)
     assert config["config_source"]["task_acks_late"] is True
+    assert config["config_source"]["task_default_queue"] == "discogs-cpu"
     with pytest.raises(ValueError, match="DISCOGS_EXECUTOR='k8s'"):
         select_executor(Settings(executor="k8s"))
 
 
 def test_network_steps_go_to_the_io_queue_the_rest_to_cpu() -> None:
+    assert broker_queue(Settings(celery_queue_prefix="staging-"), IO_QUEUE) == "staging-io"
     job = defs().resolve_job_def("discogs_monthly")
     tags = {node.name: node.definition.tags for node in job.graph.nodes}
-    io = {name for name, t in tags.items() if t.get(CELERY_QUEUE_TAG) == IO_QUEUE}
+    io = {name for name, t in tags.items() if t.get(CELERY_QUEUE_TAG) == "discogs-io"}
     assert io == {"discogs_checksum", *(f"raw_{e}" for e in ENTITIES)}
     assert not {t.get(CELERY_QUEUE_TAG) for name, t in tags.items() if name not in io} - {None}

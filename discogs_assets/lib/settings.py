@@ -84,6 +84,10 @@ class Settings:
     celery_broker: str = field(default="amqp://guest:guest@127.0.0.1:5672//", metadata=env(
         "DISCOGS_CELERY_BROKER", "the Celery broker (RabbitMQ) runs and workers share",
         secret=True))
+    celery_queue_prefix: str = field(default="discogs-", metadata=env(
+        "DISCOGS_CELERY_QUEUE_PREFIX",
+        "prefix of the Celery queue names (`discogs-io`, `discogs-cpu`): one per deployment "
+        "sharing a broker"))
     celery_io_concurrency: int = field(default=2, metadata=env(
         "DISCOGS_CELERY_IO_CONCURRENCY",
         "steps a worker runs at once from the `io` queue (downloads: `discogs_checksum`, "
