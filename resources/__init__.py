@@ -23,7 +23,10 @@ def build_resources() -> dict[str, Any]:
     return {
         "settings": PipelineSettings(data_dir=data_dir),
         "warehouse": warehouse,
-        "dump_source": DumpSourceResource(url=env_or("DISCOGS_DUMPS_URL", PRODUCTION_DUMPS_URL)),
+        "dump_source": DumpSourceResource(
+            url=env_or("DISCOGS_DUMPS_URL", PRODUCTION_DUMPS_URL),
+            max_retry_after_seconds=env_number("DISCOGS_MAX_RETRY_AFTER_SECONDS", 600.0),
+        ),
         "gate": IngestionGateResource(
             enabled_by_env=env_flag("DISCOGS_INGESTION_ENABLED"), warehouse=warehouse
         ),

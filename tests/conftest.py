@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -54,9 +55,9 @@ def sample_dumps() -> Path:
     return SAMPLE_DUMPS
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+@contextlib.contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (its URL), dropped afterwards."""
     require_postgres()
     name = f"discogs_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -69,6 +70,34 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    with throwaway_database() as url:
+        yield url
+
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; no browser is ever downloaded
+
+
+def require_chromium() -> None:
+    """Skip (with the reason) where Debian's chromium is not installed; fail loudly in CI."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} not found (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(f"CI must have Chromium: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the test item, so fixtures can tell a failed test."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -26,6 +26,8 @@ from resources.settings import PipelineSettings
 from resources.warehouse import WarehouseResource
 
 SENTRY_PROJECT = "42"
+# Alerts that say "this month failed" (check failures are alerted apart, per check).
+FAILURE_ALERTS = frozenset({"run_failure", "retries_exhausted"})
 
 
 @dataclass
@@ -95,3 +97,8 @@ class SentryStandIn:
                 if json.loads(header).get("type") == "event":
                     out.append(json.loads(payload))
         return out
+
+    def alerts(self, month: str, kinds: frozenset[str] = FAILURE_ALERTS) -> list[dict[str, Any]]:
+        """The events alerting ``kinds`` (the ``alert`` tag) for ``month``."""
+        return [e for e in self.events() if e.get("tags", {}).get("month") == month
+                and e["tags"].get("alert") in kinds]
