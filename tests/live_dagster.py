@@ -248,11 +248,9 @@ class LiveDagster:
             self._instance = dg.DagsterInstance.from_config(str(self.home))
         return self._instance
 
-    def runs(self, month: str | None = None) -> list[dg.DagsterRun]:
-        """Runs of the instance (of one month), oldest first."""
-        tags = {"dagster/partition": month} if month else None
-        records = self.instance.get_run_records(dg.RunsFilter(tags=tags), ascending=True)
-        return [r.dagster_run for r in records]
+    def runs(self) -> list[dg.DagsterRun]:
+        """Every run of the instance, oldest first."""
+        return [r.dagster_run for r in self.instance.get_run_records(ascending=True)]
 
     def run_errors(self, run_id: str) -> str:
         """The step and run failures of a run, for assertion messages."""
@@ -280,9 +278,10 @@ class LiveDagster:
             return None
 
         return wait_until(f"{what} to reach {sorted(s.value for s in wanted)}", probe,
-                          timeout, 2, self._runs_and_logs)
+                          timeout, 2, self.describe)
 
-    def _runs_and_logs(self) -> str:
+    def describe(self) -> str:
+        """Every run of the instance and the tail of each process log (for failure messages)."""
         lines = [f"{r.run_id[:8]} {r.job_name} {r.tags.get('dagster/partition')} "
                  f"{r.status.value} {r.tags.get('discogs/trigger', '')}" for r in self.runs()]
         return "runs:\n" + "\n".join(lines) + "\n" + self.logs_tail()
