@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from discogs_assets.lib.errors import PipelineError
 
 
-def _warehouse_engine(url: str | None) -> sa.Engine:
+def _migrated_warehouse(url: str | None) -> sa.Engine:
     from resources.warehouse import WarehouseResource
 
-    return WarehouseResource.from_environment(url).engine()
+    return WarehouseResource.from_environment(url).migrate()
 
 
 def _cmd_sample_mirror(args: argparse.Namespace) -> int:
@@ -61,19 +61,19 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 def _cmd_identities_import(args: argparse.Namespace) -> int:
     from discogs_assets.lib.caches import import_identities
 
-    report = import_identities(_warehouse_engine(args.warehouse_url), Path(args.file))
+    report = import_identities(_migrated_warehouse(args.warehouse_url), Path(args.file))
     print(report)
     return 0
 
 
 def _cmd_gate(args: argparse.Namespace) -> int:
     from discogs_assets.lib.gate import GATE_NAME, gate_state, set_gate
-    from resources.env import env_flag
+    from discogs_assets.lib.settings import Settings
 
-    engine = _warehouse_engine(args.warehouse_url)
+    engine = _migrated_warehouse(args.warehouse_url)
     if args.action in ("on", "off"):
         set_gate(engine, args.action == "on", note=args.note)
-    enabled, source = gate_state(engine, env_enabled=env_flag("DISCOGS_INGESTION_ENABLED"))
+    enabled, source = gate_state(engine, env_enabled=Settings.from_env().ingestion_enabled)
     print(f"{GATE_NAME}: {'ON' if enabled else 'OFF'} (decided by {source})")
     return 0
 

@@ -41,7 +41,7 @@ def run_demo(months: Sequence[str], scale: int, print_fn: Callable[[str], None] 
 
     defs = build_definitions()
     warehouse = WarehouseResource.from_environment()
-    engine = warehouse.engine()
+    engine = warehouse.migrate()
     report = import_identities(engine, mirror / "identities.csv")
     print_fn(f"identities imported: {report}")
     job = defs.resolve_job_def(MONTHLY_JOB_NAME)

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from discogs_assets.lib.atomic import write_bytes_atomic
+from discogs_assets.lib.settings import Settings
 
 LOCAL_INSTANCE_YAML = """\
 # Local (embedded) Dagster instance: SQLite storage inside this DAGSTER_HOME.
@@ -28,7 +29,7 @@ run_retries:
 
 
 def data_dir_from_env() -> Path:
-    return Path(os.environ.get("DISCOGS_DATA_DIR") or "data").expanduser().resolve()
+    return Settings.from_env().data_path
 
 
 def ensure_dagster_home(data_dir: Path | None = None) -> Path:

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import logging
-import os
+from urllib.parse import urlsplit
 
 import dagster as dg
 
-from discogs_assets.lib.acquisition import DEFAULT_USER_AGENT, PRODUCTION_URL, DumpSource
-
-DUMPS_URL_ENV = "DISCOGS_DUMPS_URL"
+from discogs_assets.lib.acquisition import DEFAULT_USER_AGENT, DumpSource
+from discogs_assets.lib.settings import PRODUCTION_DUMPS_URL
 
 
 class DumpSourceResource(dg.ConfigurableResource):
     """Where the monthly dumps come from and how politely they are fetched.
 
-    ``url`` empty means: ``$DISCOGS_DUMPS_URL``, else the production host. ``file://`` is a
-    mirror directory; ``http(s)://`` speaks the production protocol, or S3 listings
+    ``url`` (``DISCOGS_DUMPS_URL``, default the production host): ``file://`` is a mirror
+    directory; ``http(s)://`` speaks the production protocol, or S3 listings
     (detected, or forced with ``listing_format="s3"``).
     """
 
-    url: str = ""
+    url: str = PRODUCTION_DUMPS_URL
     listing_format: str = "auto"  # auto | html | s3
     user_agent: str = DEFAULT_USER_AGENT
     max_attempts: int = 5  # per request, with exponential backoff and jitter
@@ -30,15 +29,16 @@ class DumpSourceResource(dg.ConfigurableResource):
     stall_timeout_seconds: float = 120.0  # no byte for this long: the stream is stalled
     backoff_base_seconds: float = 2.0
     progress_interval_seconds: float = 10.0
-    accept_unverified: bool = False  # accept a dump without CHECKSUM (size check only)
 
-    def resolved_url(self) -> str:
-        return self.url or os.environ.get(DUMPS_URL_ENV) or PRODUCTION_URL
+    def host(self) -> str:
+        """The dump host a Retry-After applies to (``file`` for a local mirror directory)."""
+        parts = urlsplit(self.url)
+        return parts.hostname or parts.scheme or "file"
 
     def get_source(self, log: logging.Logger | None = None) -> DumpSource:
         """A fresh DumpSource (close it, or use it as a context manager)."""
         return DumpSource.from_url(
-            self.resolved_url(),
+            self.url,
             listing_format=self.listing_format,
             user_agent=self.user_agent,
             max_attempts=self.max_attempts,
@@ -51,15 +51,3 @@ class DumpSourceResource(dg.ConfigurableResource):
             log=log,
         )
 
-
-def download_retry_policy(max_retries: int = 4, delay_seconds: float = 60.0) -> dg.RetryPolicy:
-    """Step-level retries for short waits, on top of the in-step retries of each request.
-
-    Long waits (a Retry-After above the ceiling) fail the run instead, for the retry sensor.
-    """
-    return dg.RetryPolicy(
-        max_retries=max_retries,
-        delay=delay_seconds,
-        backoff=dg.Backoff.EXPONENTIAL,
-        jitter=dg.Jitter.PLUS_MINUS,
-    )

@@ -6,13 +6,11 @@ from pathlib import Path
 
 import dagster as dg
 
-DEFAULT_DATA_DIR = "data"
-
 
 class PipelineSettings(dg.ConfigurableResource):
     """Settings shared by every stage (``DISCOGS_DATA_DIR`` and tuning knobs)."""
 
-    data_dir: str = DEFAULT_DATA_DIR
+    data_dir: str = "data"
     parse_workers: int = 2
     max_shrink_fraction: float = 0.10
 

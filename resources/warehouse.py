@@ -1,8 +1,7 @@
-"""The SQL warehouse resource: one engine per process, schema migrated on first use."""
+"""The SQL warehouse resource: one engine per process; the schema is migrated only when asked."""
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 
@@ -10,8 +9,9 @@ import dagster as dg
 import sqlalchemy as sa
 
 from discogs_assets.lib.layout import default_warehouse_url
-from discogs_assets.lib.warehouse import ProcessingTable, make_engine, redact_url, run_models
-from resources.settings import DEFAULT_DATA_DIR
+from discogs_assets.lib.lifecycle import MonthLifecycle
+from discogs_assets.lib.settings import Settings
+from discogs_assets.lib.warehouse import make_engine, redact_url, run_models
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -23,50 +23,57 @@ def _sqlite_file(url: str) -> Path | None:
 
 @cache
 def _engine_for(url: str) -> sa.Engine:
-    # Models are idempotent (CREATE ... IF NOT EXISTS), so migrating once per process is cheap
-    # and means no stage can meet a missing table.
     sqlite_file = _sqlite_file(url)
     if sqlite_file is not None:
         sqlite_file.parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url)
-    run_models(engine)
-    return engine
+    return make_engine(url)
 
 
 @cache
-def _read_only_engine_for(url: str) -> sa.Engine:
-    return make_engine(url)
+def _migrated(url: str) -> sa.Engine:
+    # Models are idempotent (CREATE ... IF NOT EXISTS): once per process is enough.
+    engine = _engine_for(url)
+    run_models(engine)
+    return engine
 
 
 class WarehouseResource(dg.ConfigurableResource):
     """``DISCOGS_WAREHOUSE_URL`` (a SQLAlchemy URL); empty means a SQLite file in the data dir."""
 
     url: str = ""
-    data_dir: str = DEFAULT_DATA_DIR
+    data_dir: str = "data"
 
     @classmethod
     def from_environment(cls, url: str | None = None) -> WarehouseResource:
         """The same warehouse the definitions use, for code outside a run (CLI, demo)."""
-        return cls(url=url or os.environ.get("DISCOGS_WAREHOUSE_URL", ""),
-                   data_dir=os.environ.get("DISCOGS_DATA_DIR") or DEFAULT_DATA_DIR)
+        settings = Settings.from_env()
+        return cls(url=url or settings.warehouse_url, data_dir=str(settings.data_dir))
 
     @property
     def resolved_url(self) -> str:
         return self.url or default_warehouse_url(Path(self.data_dir).expanduser())
 
     def engine(self) -> sa.Engine:
+        """The warehouse as it is: nothing is created or migrated."""
         return _engine_for(self.resolved_url)
 
+    def migrate(self) -> sa.Engine:
+        """Apply every dbt_like_sql/ model (once per process), then return the engine. Called
+        explicitly: by the schema job, at the start of each monthly step, and by the sensors
+        and commands that write."""
+        return _migrated(self.resolved_url)
+
     def existing_engine(self) -> sa.Engine | None:
-        """An engine that migrates nothing, or None when the SQLite file does not exist yet:
-        for reads that must not write (the gate check before a run does anything)."""
+        """An engine, or None when the SQLite file does not exist yet: for reads that must
+        not even create the file (the gate check before a run does anything)."""
         sqlite_file = _sqlite_file(self.resolved_url)
         if sqlite_file is not None and not sqlite_file.exists():
             return None
-        return _read_only_engine_for(self.resolved_url)
+        return self.engine()
 
-    def processing(self) -> ProcessingTable:
-        return ProcessingTable(self.engine())
+    def processing(self) -> MonthLifecycle:
+        """The month lifecycle (the processing table) of a warehouse already migrated."""
+        return MonthLifecycle(self.engine())
 
     @property
     def safe_url(self) -> str:

@@ -8,32 +8,33 @@ as failed by this run (a blocking check, a crash outside a step) gets the error 
 import json
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from discogs_assets.defs.jobs import MONTHLY_JOB_NAME
 from discogs_assets.lib.gate import GATED_MESSAGE
+from discogs_assets.lib.lifecycle import MonthLifecycle
 from discogs_assets.lib.orchestration.alerts import Alert
+from discogs_assets.lib.settings import Settings
 from resources.alerts import send_alert
 from resources.warehouse import WarehouseResource
-from sensors.runs import PARTITION_TAG
+from sensors.check_history import failed_check_records
+from sensors.runs import run_month
 
 RUN_FAILURE_SENSOR = "discogs_run_failure_alert"
 CHECK_FAILURE_SENSOR = "discogs_check_failure_alert"
-CHECK_ALERT_TICK_S = 120
 HISTORY_PER_CHECK = 50
 BLOCKING_CHECK_MARKER = "blocking asset check failed"  # Dagster's DagsterAssetCheckFailedError
 
 
 @dg.run_failure_sensor(
     name=RUN_FAILURE_SENSOR,
-    description="Alerts on every failed monthly run (Sentry when SENTRY_DSN is set, a structured "
-    "log line always) and records the error in the processing table.",
+    description="Alerts on every failed monthly run — the monthly job and runs launched from "
+    "asset pages or asset backfills (Sentry when SENTRY_DSN is set, a structured log line "
+    "always) — and records the error in the processing table.",
 )
 def run_failure_alert(context: dg.RunFailureSensorContext, warehouse: WarehouseResource) -> None:
     run = context.dagster_run
-    if run.job_name != MONTHLY_JOB_NAME:
+    month = run_month(run)
+    if month is None:
         return
-    month = run.tags.get(PARTITION_TAG)
     steps = context.get_step_failure_events()
     errors = [
         (e.step_key, e.event_specific_data.error.message.strip() if e.event_specific_data
@@ -44,20 +45,20 @@ def run_failure_alert(context: dg.RunFailureSensorContext, warehouse: WarehouseR
         context.failure_event.message or "run failed"
     )
     if GATED_MESSAGE in summary:
-        # Expected while the gate is off: no alert, and the processing table stays untouched.
+        # Expected while the gate is off: no alert. A month in flight was already marked "gate
+        # disabled" by the step that met the gate; a month never started stays untouched.
         context.log.info(f"run {run.run_id} for {month} stopped by the gate: {summary}")
         return
-    attempt = None
-    if month:
-        table = warehouse.processing()
-        row = table.get(month)
-        if row is None or str(row["status"]) != "failed" or row.get("last_run_id") != run.run_id:
-            blocked = BLOCKING_CHECK_MARKER in summary
-            row = table.fail(month, error=summary, retryable=not blocked, run_id=run.run_id)
-        attempt = int(row.get("retry_count") or 0) + 1
+    lifecycle = MonthLifecycle(warehouse.migrate())  # a run that died before any step
+    row = lifecycle.get(month)
+    if row is None or str(row["status"]) != "failed" or row.get("last_run_id") != run.run_id:
+        blocked = BLOCKING_CHECK_MARKER in summary
+        row = lifecycle.record_failure(month, error=summary, retryable=not blocked,
+                                       run_id=run.run_id)
+    attempt = int(row.get("retry_count") or 0) + 1
     send_alert(Alert(
         kind="run_failure",
-        message=f"discogs monthly run failed for {month or 'no partition'}: {summary}",
+        message=f"discogs monthly run failed for {month}: {summary}",
         month=month,
         asset=errors[0][0] if errors else None,
         run_id=run.run_id,
@@ -68,22 +69,18 @@ def run_failure_alert(context: dg.RunFailureSensorContext, warehouse: WarehouseR
 
 @dg.sensor(
     name=CHECK_FAILURE_SENSOR,
-    minimum_interval_seconds=CHECK_ALERT_TICK_S,
+    minimum_interval_seconds=Settings.from_env().check_alert_tick_s,
     description="Alerts on every failed asset check evaluation (warnings included), since OSS "
     "Dagster has no built-in check alerts.",
 )
 def check_failure_alert(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     last_id = int(context.cursor) if context.cursor else 0
-    storage = context.instance.event_log_storage
     check_keys = sorted(context.repository_def.asset_graph.asset_check_keys,
                         key=lambda k: k.to_user_string())
     newest = last_id
     sent = 0
     for key in check_keys:
-        records = storage.get_asset_check_execution_history(
-            key, limit=HISTORY_PER_CHECK, status={AssetCheckExecutionRecordStatus.FAILED}
-        )
-        for record in sorted(records, key=lambda r: r.id):
+        for record in failed_check_records(context.instance, key, HISTORY_PER_CHECK):
             if record.id <= last_id:
                 continue
             newest = max(newest, record.id)

@@ -2,11 +2,12 @@
 
 One listing request per tick; the CHECKSUM itself is fetched only when the listing shows one
 not seen before (its sha256 goes into the run key, so a re-published dump reruns and a seen one
-never does). A Retry-After from the host is kept in the cursor: no request until it passes.
+never does). A wait the host asked for (Retry-After, or an hour after a failed listing) is
+recorded for every process: no request from here, the schedule or a step until it passes.
 """
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -15,13 +16,13 @@ from discogs_assets.lib.acquisition import DumpIncomplete, DumpNotPublished
 from discogs_assets.lib.errors import NonRetryableError, RetryableError
 from discogs_assets.lib.gate import GATED_MESSAGE
 from discogs_assets.lib.layout import month_of
+from discogs_assets.lib.lifecycle import MonthLifecycle
 from discogs_assets.lib.orchestration.new_dump import (
     ChecksumSeen,
     NewDumpCursor,
     new_dump_run_key,
 )
-from discogs_assets.lib.orchestration.settings import new_dump_interval_s
-from discogs_assets.lib.warehouse import ProcessingTable
+from discogs_assets.lib.settings import Settings
 from resources.dump_source import DumpSourceResource
 from resources.gate import IngestionGateResource
 from resources.warehouse import WarehouseResource
@@ -37,7 +38,7 @@ def _skip(reason: str, cursor: NewDumpCursor) -> dg.SensorResult:
 @dg.sensor(
     name=SENSOR_NAME,
     job_name=MONTHLY_JOB_NAME,
-    minimum_interval_seconds=new_dump_interval_s(),
+    minimum_interval_seconds=Settings.from_env().new_dump_interval_s,
     description="Polls the dump source (one listing request per tick) and requests the current "
     "month once its CHECKSUM is published; run key = month + CHECKSUM sha256.",
 )
@@ -52,10 +53,12 @@ def new_dump_sensor(
     if not enabled:
         return _skip(f"{GATED_MESSAGE} (decided by {source_of_decision})", cursor)
     now = datetime.now(UTC)
-    wait_until = cursor.backoff_until(now)
-    if wait_until is not None:
-        return _skip(f"the dump host asked us to wait: no request before {wait_until.isoformat()}",
-                     cursor)
+    lifecycle = MonthLifecycle(warehouse.migrate())  # this sensor writes (see below)
+    host = dump_source.host()
+    wait = lifecycle.host_backoff_until(host, now)
+    if wait is not None:
+        return _skip(f"the dump host asked us to wait: no request before {wait[0].isoformat()} "
+                     f"({wait[1]})", cursor)
     month = month_of(now.date())
     with dump_source.get_source(log=context.log) as source:
         try:
@@ -71,11 +74,13 @@ def new_dump_sensor(
         except (DumpNotPublished, DumpIncomplete) as exc:
             return _skip(f"{month}: {exc}", cursor)
         except RetryableError as exc:
-            wait = exc.retry_after or LISTING_ERROR_BACKOFF_S
-            cursor.back_off(now, wait)
-            context.log.warning(f"dump listing for {month} failed, backing off {wait:.0f} s: {exc}")
+            seconds = exc.retry_after or LISTING_ERROR_BACKOFF_S
+            not_before = now + timedelta(seconds=seconds)
+            lifecycle.record_host_backoff(host, not_before, f"{SENSOR_NAME}: {exc}")
+            context.log.warning(f"dump listing for {month} failed, backing off {seconds:.0f} s: "
+                                f"{exc}")
             return _skip(f"{month}: listing failed ({exc}); next request after "
-                         f"{cursor.not_before}", cursor)
+                         f"{not_before.isoformat()}", cursor)
         except NonRetryableError as exc:
             context.log.error(f"dump listing for {month} failed: {exc}")
             return _skip(f"{month}: listing failed ({exc}); will ask again next tick", cursor)
@@ -90,9 +95,8 @@ def new_dump_sensor(
         return _skip(f"{month}: CHECKSUM {checksum.name} listed differently but its content "
                      "is unchanged; not rerunning", cursor)
     # Recorded for the freshness check: when the CHECKSUM appeared (listing time when known).
-    ProcessingTable(warehouse.engine()).update(
-        month, stats_patch={"checksum_seen": {"sha256": sha, "listed_at": modified,
-                                              "seen_at": now.isoformat()}})
+    lifecycle.record_checksum_seen(month, sha256=sha, listed_at=checksum.last_modified,
+                                   seen_at=now)
     context.log.info(f"{month}: {'re-published' if republished else 'new'} dump {dump.date} "
                      f"(CHECKSUM sha256 {sha}); requesting the month")
     return dg.SensorResult(

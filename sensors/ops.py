@@ -8,9 +8,9 @@ import dagster as dg
 
 from discogs_assets.defs.checks import freshness_evaluation, freshness_result
 from discogs_assets.lib.orchestration.alerts import Alert
-from discogs_assets.lib.orchestration.settings import freshness_max_days
 from discogs_assets.lib.orchestration.summary import summarize
 from discogs_assets.lib.parsing import PARSER_VERSION
+from discogs_assets.lib.settings import Settings
 from resources.alerts import send_alert
 from resources.warehouse import WarehouseResource
 
@@ -38,7 +38,7 @@ def daily_summary(context: dg.SensorEvaluationContext,
             f"{len(summary.older_parser)} month(s) parsed by a parser older than "
             f"{PARSER_VERSION}: {', '.join(summary.older_parser)}; backfill them (README: "
             "'Re-parsing after a parser upgrade')")
-    max_days = freshness_max_days()
+    max_days = Settings.from_env().freshness_days
     fresh = freshness_result(table, now, max_days)
     if not fresh.passed:
         send_alert(Alert(kind="freshness", level="warning", message=fresh.reason,

@@ -8,21 +8,20 @@ from pathlib import Path
 
 import dagster as dg
 
-from discogs_assets.defs.jobs import MONTHLY_JOB_NAME
 from discogs_assets.lib.orchestration.retention import (
     delete_raw_months,
     select_raw_months_to_delete,
 )
-from discogs_assets.lib.orchestration.settings import keep_raw_months
+from discogs_assets.lib.settings import Settings
 from resources.settings import PipelineSettings
-from sensors.runs import active_months
+from sensors.runs import active_months, run_month
 
 SENSOR_NAME = "discogs_raw_retention"
 
 
 def apply_retention(instance: dg.DagsterInstance, data_path: Path) -> tuple[str, dict[str, str]]:
     """One retention pass: (what happened, month -> deletion error)."""
-    keep = keep_raw_months()
+    keep = Settings.from_env().keep_raw_months
     if not keep:
         return "DISCOGS_KEEP_RAW_MONTHS=0: keeping every raw dump", {}
     raw_root = data_path / "raw"
@@ -43,7 +42,7 @@ def apply_retention(instance: dg.DagsterInstance, data_path: Path) -> tuple[str,
     "DISCOGS_KEEP_RAW_MONTHS months (default 2; 0 keeps all), never one a run is using.",
 )
 def raw_retention(context: dg.RunStatusSensorContext, settings: PipelineSettings) -> None:
-    if context.dagster_run.job_name != MONTHLY_JOB_NAME:
+    if run_month(context.dagster_run) is None:
         return
     try:
         message, errors = apply_retention(context.instance, settings.data_path)

@@ -20,6 +20,7 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from pytest_httpserver import HTTPServer
 
 from discogs_assets.lib.gate import set_gate
+from discogs_assets.lib.lifecycle import MonthLifecycle
 from resources.dump_source import DumpSourceResource
 from resources.gate import IngestionGateResource
 from resources.settings import PipelineSettings
@@ -36,13 +37,20 @@ class Env:
     gate: IngestionGateResource
     settings: PipelineSettings
 
+    def lifecycle(self) -> MonthLifecycle:
+        """The month lifecycle of a migrated warehouse (tests set months up through it)."""
+        return MonthLifecycle(self.warehouse.migrate())
+
     def flip(self, enabled: bool) -> None:
         """What an operator does: flip the gate in the warehouse's feature_flags table."""
-        set_gate(self.warehouse.engine(), enabled, note="test")
+        set_gate(self.warehouse.migrate(), enabled, note="test")
 
     def resources(self, **extra: Any) -> dict[str, Any]:
+        # A local mirror directory unless a test serves one: the retry sensor only asks it
+        # which host a Retry-After belongs to.
+        mirror = dump_source((Path(self.settings.data_dir).parent / "mirror").as_uri())
         return {"warehouse": self.warehouse, "gate": self.gate, "settings": self.settings,
-                **extra}
+                "dump_source": mirror, **extra}
 
 
 def make_env(tmp_path: Path, warehouse_url: str | None = None, *, gate: bool = True) -> Env:

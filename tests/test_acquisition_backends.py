@@ -19,7 +19,8 @@ from discogs_assets.lib.acquisition import (
 )
 from discogs_assets.lib.acquisition.mirror_server import MirrorServer
 from discogs_assets.lib.acquisition.source import HttpDumpSource, LocalDirectorySource
-from resources.dump_source import DumpSourceResource, download_retry_policy
+from resources import build_resources
+from resources.dump_source import DumpSourceResource
 from tests.acquisition_helpers import (
     SAMPLE_MONTH,
     Mirror,
@@ -166,17 +167,19 @@ def test_resource_builds_the_source_from_the_environment(
     mirror: Mirror, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DISCOGS_DUMPS_URL", mirror.root.as_uri())
-    resource = DumpSourceResource()
-    assert resource.resolved_url() == mirror.root.as_uri()
+    resource = build_resources()["dump_source"]
+    assert resource.url == mirror.root.as_uri()
     with resource.get_source() as source:
         assert source.find_month(SAMPLE_MONTH).verified
     monkeypatch.delenv("DISCOGS_DUMPS_URL")
-    assert DumpSourceResource().resolved_url() == "https://data.discogs.com/"
+    assert build_resources()["dump_source"].url == "https://data.discogs.com/"
     explicit = DumpSourceResource(url="http://127.0.0.1:9/", max_attempts=2)
     with explicit.get_source() as source:
         assert isinstance(source, HttpDumpSource)
         assert source.settings.retry.max_attempts == 2
-    assert download_retry_policy().max_retries == 4
+    # The key a Retry-After is recorded under: one wait per host, shared by every process.
+    assert explicit.host() == "127.0.0.1"
+    assert DumpSourceResource(url=mirror.root.as_uri()).host() == "file"
 
 
 def test_resource_inside_a_dagster_run(mirror: Mirror, tmp_path: Path) -> None:

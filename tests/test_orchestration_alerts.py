@@ -15,8 +15,9 @@ from pytest_httpserver import HTTPServer
 
 from discogs_assets.definitions import defs
 from discogs_assets.lib.acquisition.mirror_server import MirrorServer
+from discogs_assets.lib.lifecycle import MonthLifecycle
 from discogs_assets.lib.orchestration.alerts import Alert
-from discogs_assets.lib.warehouse import ProcessingTable, make_engine
+from discogs_assets.lib.warehouse import make_engine
 from resources.alerts import send_alert
 from sensors.alerts import run_failure_alert
 from tests.acquisition_helpers import SAMPLE_DATE, build_mirror
@@ -97,7 +98,7 @@ def test_failed_run_alerts_with_month_asset_run_and_attempt(
     definitions, url = _defs(monkeypatch, tmp_path, mirror.root.as_uri())
     result = _run(definitions, "2022-07", instance)  # the month Discogs never published
     assert not result.success
-    row = ProcessingTable(make_engine(url)).get("2022-07")
+    row = MonthLifecycle(make_engine(url)).get("2022-07")
     assert str(row["status"]) == "failed" and row["failure_retryable"] is False
     assert "no dump published for 2022-07" in row["last_error"]
 
@@ -135,7 +136,7 @@ def test_zero_records_fails_the_run_before_the_warehouse_and_is_not_retried(
     assert "warehouse_labels" not in executed  # a bad month never reaches the warehouse
 
     _run_failure_tick(definitions, result, instance)
-    row = ProcessingTable(make_engine(url)).get("2020-08")
+    row = MonthLifecycle(make_engine(url)).get("2020-08")
     assert str(row["status"]) == "failed" and row["failure_retryable"] is False
     assert "blocking asset check failed" in row["last_error"]
     assert any(e["tags"]["month"] == "2020-08" for e in sentry.events())

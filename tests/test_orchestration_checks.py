@@ -14,10 +14,11 @@ from pytest_httpserver import HTTPServer
 from discogs_assets.definitions import defs
 from discogs_assets.defs.checks import parsed_results, raw_sha256_result
 from discogs_assets.lib.layout import parsed_dir, raw_dir
+from discogs_assets.lib.lifecycle import MonthLifecycle
 from discogs_assets.lib.orchestration import quality
 from discogs_assets.lib.parsing import PARSER_VERSION
 from discogs_assets.lib.tables import ENTITIES
-from discogs_assets.lib.warehouse import ProcessingTable, make_engine
+from discogs_assets.lib.warehouse import make_engine
 from sensors.alerts import check_failure_alert
 from tests.acquisition_helpers import SAMPLE_MONTH, build_mirror
 from tests.orchestration_helpers import SentryStandIn
@@ -33,8 +34,8 @@ class RealRun:
     definitions: dg.Definitions
     instance: dg.DagsterInstance
 
-    def processing(self) -> ProcessingTable:
-        return ProcessingTable(make_engine(self.warehouse_url))
+    def processing(self) -> MonthLifecycle:
+        return MonthLifecycle(make_engine(self.warehouse_url))
 
 
 @pytest.fixture(scope="module")

@@ -24,13 +24,15 @@ from discogs_assets.lib.orchestration.retry import (
     FailedMonth,
     RetryAction,
     decide_retry,
-    parse_delays,
     retry_run_key,
 )
 from discogs_assets.lib.orchestration.schedule import current_month_decision, schedule_run_key
 from discogs_assets.lib.orchestration.summary import months_parsed_by_older, summarize
+from discogs_assets.lib.settings import Settings
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+_DEFAULTS = Settings()
+POLICY = BackoffPolicy(delays_s=_DEFAULTS.retry_delays_s, max_attempts=_DEFAULTS.retry_max_attempts)
 
 
 def _failed(retry_count: int = 0, **kw: object) -> FailedMonth:
@@ -41,7 +43,7 @@ def _failed(retry_count: int = 0, **kw: object) -> FailedMonth:
 
 @pytest.mark.parametrize(("retry_count", "wait_s"), [(0, 300), (1, 1500), (2, 7200), (3, 21600)])
 def test_backoff_waits_5m_25m_2h_6h(retry_count: int, wait_s: int) -> None:
-    policy = BackoffPolicy()
+    policy = POLICY
     failed = _failed(retry_count)
     early = decide_retry(failed, T0 + timedelta(seconds=wait_s - 1), busy=False, policy=policy)
     assert early.action is RetryAction.WAIT
@@ -52,13 +54,13 @@ def test_backoff_waits_5m_25m_2h_6h(retry_count: int, wait_s: int) -> None:
 
 
 def test_fifth_failed_attempt_is_exhausted_and_says_so() -> None:
-    decision = decide_retry(_failed(4), T0 + timedelta(days=2), busy=False, policy=BackoffPolicy())
+    decision = decide_retry(_failed(4), T0 + timedelta(days=2), busy=False, policy=POLICY)
     assert decision.action is RetryAction.EXHAUSTED
     assert "5 of 5 attempts failed" in decision.reason and "HTTP 503" in decision.reason
 
 
 def test_non_retryable_busy_and_gate_disabled() -> None:
-    policy = BackoffPolicy()
+    policy = POLICY
     later = T0 + timedelta(days=1)
     no_dump = _failed(retryable=False, last_error="no dump published for 2022-07")
     assert decide_retry(no_dump, later, busy=False, policy=policy).action is \
@@ -76,24 +78,18 @@ def test_retry_run_keys_differ_per_failure() -> None:
 
 
 def test_backoff_settings_are_validated() -> None:
-    assert parse_delays("60, 120") == (60.0, 120.0)
-    with pytest.raises(ValueError, match="comma-separated seconds"):
-        parse_delays("5m,25m")
     with pytest.raises(ValueError, match="max_attempts"):
-        BackoffPolicy(max_attempts=0)
-    assert BackoffPolicy(delays_s=(10.0,)).delay_after(7) == timedelta(seconds=10)
+        BackoffPolicy(delays_s=(1.0,), max_attempts=0)
+    assert BackoffPolicy(delays_s=(10.0,), max_attempts=5).delay_after(7) == timedelta(seconds=10)
 
 
-def test_new_dump_cursor_round_trip_and_backoff() -> None:
+def test_new_dump_cursor_round_trip() -> None:
     cursor = NewDumpCursor.load(None)
     modified = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
     cursor.seen["2026-03"] = ChecksumSeen("discogs_20260309_CHECKSUM.txt", 388,
                                           modified.isoformat(), "ab" * 32, T0.isoformat())
-    cursor.back_off(T0, 3600)
     again = NewDumpCursor.load(cursor.dump())
     assert again.seen == cursor.seen
-    assert again.backoff_until(T0 + timedelta(minutes=59)) == T0 + timedelta(hours=1)
-    assert again.backoff_until(T0 + timedelta(hours=1, seconds=1)) is None
     seen = again.seen["2026-03"]
     assert seen.same_listing("discogs_20260309_CHECKSUM.txt", 388, modified)
     assert not seen.same_listing("discogs_20260309_CHECKSUM.txt", 390, modified)
@@ -112,7 +108,7 @@ def test_freshness_verdicts() -> None:
     on_time = evaluate_freshness("2026-03", seen, seen + timedelta(days=1),
                                  seen + timedelta(days=30), max_days=3)
     assert on_time.passed
-    assert evaluate_freshness(None, None, None, seen).passed
+    assert evaluate_freshness(None, None, None, seen, max_days=3).passed
 
 
 def test_retention_selection_keeps_newest_and_busy_months() -> None:
@@ -148,10 +144,9 @@ def test_alert_payload_tags_log_line_and_redaction() -> None:
 
 
 def test_gate_cancellation_plan() -> None:
-    queued = [QueuedRun("a", "2026-02"), QueuedRun("b", "2026-02"), QueuedRun("c", None)]
-    assert plan_gate_cancellation(True, queued).run_ids == []
-    plan = plan_gate_cancellation(False, queued)
-    assert plan.run_ids == ["a", "b", "c"] and plan.months == ["2026-02"]
+    queued = [QueuedRun("a", "2026-02"), QueuedRun("b", "2026-02"), QueuedRun("c", "2026-01")]
+    plan = plan_gate_cancellation(queued)
+    assert plan.run_ids == ["a", "b", "c"] and plan.months == ["2026-01", "2026-02"]
     assert plan.note("a").startswith("gate disabled")
 
 

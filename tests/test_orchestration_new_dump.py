@@ -1,7 +1,6 @@
 """The new-dump sensor against a real HTTP stand-in of the dump host (requests counted)."""
 
 import hashlib
-import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -100,8 +99,9 @@ def test_listing_rate_limited_backs_off_without_further_requests(
         assert "listing failed" in first.skip_reason.skip_message
         assert "429" in first.skip_reason.skip_message
         assert len(server.requests) == 1
-        not_before = datetime.fromisoformat(json.loads(first.cursor)["not_before"])
-        assert abs((not_before - NOW).total_seconds() - 3600) < 60
+        # Recorded for every process (schedule, retry sensor, steps), not only this sensor.
+        not_before, reason = env.lifecycle().host_backoff_until("127.0.0.1", NOW)
+        assert abs((not_before - NOW).total_seconds() - 3600) < 60 and "429" in reason
         second = _tick(env, server, instance, first.cursor)
         assert "asked us to wait" in second.skip_reason.skip_message
         assert len(server.requests) == 1  # no request while the host's Retry-After runs
@@ -158,6 +158,7 @@ def test_listing_refused_for_good_skips_and_asks_again_next_tick(
         first = _tick(env, server, instance, None)
         assert not first.run_requests
         assert "HTTP 404" in first.skip_reason.skip_message
-        assert json.loads(first.cursor)["not_before"] is None  # no Retry-After to honour
+        # No Retry-After to honour, and a refusal is not a rate limit: no wait recorded.
+        assert env.lifecycle().host_backoff_until("127.0.0.1", NOW) is None
         second = _tick(env, server, instance, first.cursor)
         assert len(second.run_requests) == 1 and len(server.requests) == 3

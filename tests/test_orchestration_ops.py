@@ -16,6 +16,7 @@ from dagster._core.events import DagsterEvent
 from discogs_assets.lib.parsing import PARSER_VERSION
 from sensors.ops import daily_summary
 from sensors.retention import raw_retention
+from tests.lifecycle_helpers import drive_to
 from tests.orchestration_helpers import Env, add_run, make_env
 
 NOW = datetime(2026, 3, 20, 6, 0, tzinfo=UTC)
@@ -94,14 +95,12 @@ def _summary_tick(env: Env, instance: dg.DagsterInstance) -> dg.SensorResult:
 def test_daily_summary_lists_failed_pending_stale_and_older_parser(
     env: Env, instance: dg.DagsterInstance
 ) -> None:
-    table = env.warehouse.processing()
+    table = env.lifecycle()
     with time_machine.travel(NOW - timedelta(days=2), tick=False):
-        table.transition("2026-02", "downloading")  # stuck for two days: stale
+        drive_to(table, "2026-02", "downloading")  # stuck for two days: stale
     with time_machine.travel(NOW - timedelta(hours=1), tick=False):
-        table.fail("2026-01", error="HTTP 503", retryable=True)
-        for status in ("downloading", "ready_for_processing", "processing", "completed"):
-            table.transition("2025-12", status)
-        table.update("2025-12", parser_version="0")
+        table.record_failure("2026-01", error="HTTP 503", retryable=True)
+        drive_to(table, "2025-12", "completed", parser_version="0")
     result = _summary_tick(env, instance)
     text = result.skip_reason.skip_message
     assert "failed: 2026-01" in text and "pending: 2026-02" in text
@@ -118,15 +117,13 @@ def test_freshness_of_the_latest_published_month(
     env: Env, instance: dg.DagsterInstance, capfd: pytest.CaptureFixture[str],
     age_days: int, completed: bool, passed: bool
 ) -> None:
-    table = env.warehouse.processing()
+    table = env.lifecycle()
     appeared = NOW - timedelta(days=age_days)
     with time_machine.travel(appeared, tick=False):
-        table.update("2026-03", stats_patch={"checksum_seen": {
-            "sha256": "ab" * 32, "listed_at": appeared.isoformat(),
-            "seen_at": appeared.isoformat()}})
+        table.record_checksum_seen("2026-03", sha256="ab" * 32, listed_at=appeared,
+                                   seen_at=appeared)
         if completed:
-            for status in ("downloading", "ready_for_processing", "processing", "completed"):
-                table.transition("2026-03", status)
+            drive_to(table, "2026-03", "completed")
     result = _summary_tick(env, instance)
     [evaluation] = result.asset_events
     assert evaluation.passed is passed, evaluation.description

@@ -9,10 +9,11 @@ import dagster as dg
 import pytest
 import time_machine
 
-from discogs_assets.lib.warehouse import ProcessingStatus
+from discogs_assets.lib.lifecycle import CHECKSUM_STEP, Stage
 from schedules.daily import daily_current_month
 from sensors.gate_watch import gate_watch_sensor
 from sensors.retry import retry_sensor
+from tests.lifecycle_helpers import drive_to
 from tests.orchestration_helpers import Env, add_run, make_env
 
 MONTH = "2026-02"
@@ -40,7 +41,7 @@ def _retry_tick(env: Env, instance: dg.DagsterInstance, cursor: str | None = Non
 
 def _fail(env: Env, *, retryable: bool = True, at: datetime = T0, error: str = "HTTP 503") -> None:
     with time_machine.travel(at, tick=False):
-        env.warehouse.processing().fail(MONTH, error=error, retryable=retryable, run_id="r0")
+        env.lifecycle().record_failure(MONTH, error=error, retryable=retryable, run_id="r0")
 
 
 def test_retry_waits_for_the_backoff_then_requests_once(env: Env,
@@ -56,11 +57,11 @@ def test_retry_waits_for_the_backoff_then_requests_once(env: Env,
     [request] = due.run_requests
     assert request.partition_key == MONTH and request.tags["discogs/attempt"] == "2"
     # The second retry waits 25 minutes after the retry's own failure.
-    table = env.warehouse.processing()
+    table = env.lifecycle()
     with time_machine.travel(T0 + timedelta(minutes=6), tick=False):
-        table.transition(MONTH, ProcessingStatus.DOWNLOADING, run_id="r1")  # the retry starts
+        table.start_stage(MONTH, CHECKSUM_STEP, Stage.DOWNLOAD, run_id="r1")  # the retry starts
         assert table.get(MONTH)["retry_count"] == 1  # counted in the processing table
-        table.fail(MONTH, error="HTTP 503 again", retryable=True, run_id="r1")
+        table.record_failure(MONTH, error="HTTP 503 again", retryable=True, run_id="r1")
     wait = _retry_tick(env, instance, at=T0 + timedelta(minutes=30))
     assert not wait.run_requests and "12:31:00" in wait.skip_reason.skip_message
     second = _retry_tick(env, instance, at=T0 + timedelta(minutes=31))
@@ -86,12 +87,13 @@ def test_non_retryable_failures_are_never_retried(env: Env,
 def test_exhausted_after_five_attempts_alerts_once(
     env: Env, instance: dg.DagsterInstance, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    table = env.warehouse.processing()
+    table = env.lifecycle()
     _fail(env)
     for attempt in range(1, 5):
         with time_machine.travel(T0 + timedelta(hours=attempt), tick=False):
-            table.transition(MONTH, ProcessingStatus.DOWNLOADING, run_id=f"r{attempt}")
-            table.fail(MONTH, error=f"HTTP 503 #{attempt}", retryable=True, run_id=f"r{attempt}")
+            table.start_stage(MONTH, CHECKSUM_STEP, Stage.DOWNLOAD, run_id=f"r{attempt}")
+            table.record_failure(MONTH, error=f"HTTP 503 #{attempt}", retryable=True,
+                                 run_id=f"r{attempt}")
     assert table.get(MONTH)["retry_count"] == 4
     later = T0 + timedelta(days=2)
     first = _retry_tick(env, instance, at=later)
@@ -172,17 +174,15 @@ def test_schedule_first_day_mid_month_and_complete(env: Env,
     assert request.run_key == "2026-04:daily:2026-04-01"
 
     mid_month = datetime(2026, 4, 15, 2, 0, tzinfo=UTC)
-    env.warehouse.processing().fail("2026-04", error="no dump published for 2026-04",
-                                    retryable=False)
+    env.lifecycle().record_failure("2026-04", error="no dump published for 2026-04",
+                                   retryable=False)
     request = _schedule_tick(env, instance, mid_month)
     assert isinstance(request, dg.RunRequest) and request.partition_key == "2026-04"
     add_run(instance, "2026-04", dg.DagsterRunStatus.STARTED)
     busy = _schedule_tick(env, instance, mid_month + timedelta(days=1))
     assert isinstance(busy, dg.SkipReason) and "in progress" in busy.skip_message
 
-    table = env.warehouse.processing()
-    for status in ("downloading", "ready_for_processing", "processing", "completed"):
-        table.transition("2026-05", status)
+    drive_to(env.lifecycle(), "2026-05", "completed")
     done = _schedule_tick(env, instance, datetime(2026, 5, 20, 2, 0, tzinfo=UTC))
     assert isinstance(done, dg.SkipReason) and "2026-05 is complete" in done.skip_message
 

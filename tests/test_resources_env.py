@@ -40,12 +40,3 @@ def test_a_batch_size_above_the_cap_refuses_to_start(monkeypatch: pytest.MonkeyP
         assert built.cache_refresh.batches_per_minute == 5
         with pytest.raises(RemoteRefreshConfigError, match="50"):
             built.cache_refresh.config()
-
-
-def test_the_in_step_retry_after_ceiling_comes_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("DISCOGS_MAX_RETRY_AFTER_SECONDS", raising=False)
-    assert build_resources()["dump_source"].max_retry_after_seconds == 600.0
-    monkeypatch.setenv("DISCOGS_MAX_RETRY_AFTER_SECONDS", "5")
-    assert build_resources()["dump_source"].max_retry_after_seconds == 5.0

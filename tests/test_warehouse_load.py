@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from lifecycle_helpers import drive_to
 from warehouse_helpers import base_month, load_all, next_month, snapshot, write_month
 
 from discogs_assets.lib.tables import TABLES_BY_NAME
@@ -197,18 +198,18 @@ def test_dangling_references_are_kept_and_counted(engine: sa.Engine, tmp_path: P
 
 
 def test_views_return_expected_rows(engine: sa.Engine, tmp_path: Path) -> None:
-    from discogs_assets.lib.warehouse import ProcessingStatus, ProcessingTable
+    from discogs_assets.lib.lifecycle import MonthLifecycle
 
     write_month(tmp_path, "2026-01", base_month())
     write_month(tmp_path, "2026-02", next_month(base_month()))
-    pt = ProcessingTable(engine)
-    for status in ("downloading", "ready_for_processing", "processing"):
-        pt.transition("2026-01", ProcessingStatus(status))
+    pt = MonthLifecycle(engine)
+    drive_to(pt, "2026-01", "processing")
     load_all(engine, tmp_path, "2026-01")
-    pt.transition("2026-01", ProcessingStatus.COMPLETED)
-    pt.transition("2026-02", ProcessingStatus.DOWNLOADING)
+    drive_to(pt, "2026-01", "completed")
+    drive_to(pt, "2026-02", "downloading", run_id="r-2")
     load_all(engine, tmp_path, "2026-02")
-    pt.fail("2025-12", error="no complete dump published for 2025-12", retryable=False)
+    pt.record_failure("2025-12", error="no complete dump published for 2025-12",
+                      retryable=False)
 
     assert rows(engine, "SELECT entity, present, removed, last_seen_month FROM v_entity_counts "
                         "ORDER BY entity") == [

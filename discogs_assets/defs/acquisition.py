@@ -4,17 +4,18 @@
 import hashlib
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import dagster as dg
 
+from discogs_assets.defs.month_step import month_step
 from discogs_assets.defs.partitions import MONTHLY_BACKFILL, OWNERS, monthly_partitions
-from discogs_assets.defs.tracking import month_step
 from discogs_assets.lib.acquisition import ChecksumError, DumpSource, parse_checksum
 from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.layout import raw_dir
+from discogs_assets.lib.lifecycle import CHECKSUM_STEP, Stage
 from discogs_assets.lib.manifest import MonthManifest
 from discogs_assets.lib.tables import ENTITIES
-from discogs_assets.lib.warehouse import ProcessingStatus
 from resources.dump_source import DumpSourceResource
 from resources.gate import IngestionGateResource
 from resources.settings import PipelineSettings
@@ -55,7 +56,8 @@ def discogs_checksum(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     month = context.partition_key
-    with month_step(context, gate, warehouse, ProcessingStatus.DOWNLOADING) as processing:
+    with month_step(context, gate, warehouse, owner=CHECKSUM_STEP, stage=Stage.DOWNLOAD,
+                    dump_host=dump_source.host()) as step:
         month_dir = raw_dir(settings.data_path, month)
         manifest = None if config.refresh_listing else MonthManifest.read(month_dir)
         requests = 0
@@ -67,13 +69,19 @@ def discogs_checksum(
         else:
             context.log.info(f"month={month} dump={manifest.dump_date} already resolved on disk; "
                              "no request made (refresh_listing=true asks again)")
-        processing.update(
+        step.lifecycle.record_dump(
             month,
+            run_id=context.run.run_id,
             dump_date=manifest.dump_date,
             checksum_sha256=manifest.checksum_sha256,
             checksums=manifest.sha256,
             unverified=not manifest.verified,
         )
+        checksum = manifest.dump.checksum_file
+        step.lifecycle.record_checksum_seen(
+            month, sha256=manifest.checksum_sha256,
+            listed_at=checksum.last_modified if checksum else None, seen_at=datetime.now(UTC))
+        step.finish()
     files = {kind: {"name": f.name, "size": f.size, "sha256": manifest.sha256.get(f.name)}
              for kind, f in manifest.dump.files.items() if kind in ENTITIES}
     context.log.info(f"month={month} dump={manifest.dump_date} files={sorted(files)} "
@@ -127,7 +135,8 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
         month = context.partition_key
-        with month_step(context, gate, warehouse, ProcessingStatus.DOWNLOADING) as processing:
+        with month_step(context, gate, warehouse, owner=entity, stage=Stage.DOWNLOAD,
+                        dump_host=dump_source.host()) as step:
             month_dir = raw_dir(settings.data_path, month)
             manifest = MonthManifest.read(month_dir)
             if manifest is None:
@@ -146,11 +155,9 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
                     expected_sha256=manifest.sha256.get(listed.name),
                     progress=_progress_logger(context, listed.name),
                 )
-            downloaded = [(month_dir / f.name).exists() for k, f in manifest.dump.files.items()
-                          if k in ENTITIES]
-            if not manifest.dump.missing_kinds and all(downloaded):
-                processing.transition(month, ProcessingStatus.READY_FOR_PROCESSING,
-                                      run_id=context.run.run_id)
+            step.finish(stats_patch={f"raw_{entity}": {
+                "bytes": result.bytes, "seconds": round(result.seconds, 3),
+                "skipped_already_verified": result.skipped}})
         return dg.MaterializeResult(
             metadata={
                 "file": result.path.name,

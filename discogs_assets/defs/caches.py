@@ -3,8 +3,8 @@
 
 import dagster as dg
 
+from discogs_assets.defs.month_step import month_step
 from discogs_assets.defs.partitions import MONTHLY_BACKFILL, OWNERS, monthly_partitions
-from discogs_assets.defs.tracking import month_step
 from discogs_assets.lib.caches import (
     NOT_FOUND_RATIO_LIMIT,
     not_found_ratio,
@@ -45,14 +45,15 @@ def identity_caches(
 ) -> dg.MaterializeResult:
     month = context.partition_key
     remote_config = cache_refresh.config() if cache_refresh.enabled else None
-    with month_step(context, gate, warehouse, None) as processing:
-        counters = warm_local(warehouse.engine(), month=month, log=context.log)
+    with month_step(context, gate, warehouse, owner=None, stage=None) as step:
+        engine = step.lifecycle.engine
+        counters = warm_local(engine, month=month, log=context.log)
         if remote_config is not None:
-            counters = refresh_remote(warehouse.engine(), remote_config, counters, log=context.log)
+            counters = refresh_remote(engine, remote_config, counters, log=context.log)
         metadata = counters.as_metadata()
         with sentry_span(counters):  # one span per run, every counter set at creation
             pass
-        processing.update(month, stats_patch={"identity_caches": metadata})
+        step.lifecycle.record_stats(month, {"identity_caches": metadata})
     ratio = not_found_ratio(counters)
     return dg.MaterializeResult(
         metadata={

@@ -16,16 +16,12 @@ import dagster as dg
 from discogs_assets.defs.partitions import monthly_partitions
 from discogs_assets.lib.acquisition import sha256_file
 from discogs_assets.lib.layout import parsed_dir, previous_month, raw_dir
+from discogs_assets.lib.lifecycle import MonthLifecycle
 from discogs_assets.lib.manifest import MonthManifest
 from discogs_assets.lib.orchestration import quality
 from discogs_assets.lib.orchestration.freshness import FreshnessResult, evaluate_freshness
-from discogs_assets.lib.orchestration.settings import (
-    freshness_max_days,
-    max_count_drift,
-    max_missing_key_share,
-)
+from discogs_assets.lib.settings import Settings
 from discogs_assets.lib.tables import ENTITIES
-from discogs_assets.lib.warehouse import ProcessingTable
 from resources.settings import PipelineSettings
 from resources.warehouse import WarehouseResource
 
@@ -82,7 +78,7 @@ def _raw_sha256_check(entity: str) -> dg.AssetChecksDefinition:
 
 
 def parsed_results(entity: str, month: str, data_path: Path,
-                   processing: ProcessingTable) -> Iterator[dg.AssetCheckResult]:
+                   processing: MonthLifecycle) -> Iterator[dg.AssetCheckResult]:
     """The four parsed-table checks of one entity and month, in spec order."""
     directory = parsed_dir(data_path, month, entity)
     count = quality.root_row_count(directory, entity) or 0
@@ -91,7 +87,7 @@ def parsed_results(entity: str, month: str, data_path: Path,
                               description=None if count else f"{entity} for {month}: "
                               f"0 records in {directory}")
     previous = _previous_count(data_path, processing, month, entity)
-    drift = quality.count_drift(count, previous, max_fraction=max_count_drift())
+    drift = quality.count_drift(count, previous, max_fraction=Settings.from_env().max_count_drift)
     yield dg.AssetCheckResult(
         check_name="count_drift", passed=drift.passed, description=drift.reason,
         metadata={"records": count, "previous_records": previous or 0,
@@ -103,7 +99,7 @@ def parsed_results(entity: str, month: str, data_path: Path,
         description="; ".join(f"{t}: {p}" for t, p in problems.items())[:2000] or None)
     missing, total = quality.missing_key_count(directory, entity) if count else (0, 0)
     share = quality.missing_share(missing, total)
-    limit = max_missing_key_share()
+    limit = Settings.from_env().max_missing_key_share
     yield dg.AssetCheckResult(
         check_name="missing_key_fields", passed=share <= limit, severity=WARN,
         metadata={"missing": missing, "records": total, "share": round(share, 6),
@@ -139,7 +135,7 @@ def _parsed_checks(entity: str) -> dg.AssetChecksDefinition:
     return checks
 
 
-def _previous_count(data_path: Path, processing: ProcessingTable, month: str,
+def _previous_count(data_path: Path, processing: MonthLifecycle, month: str,
                     entity: str) -> int | None:
     """The previous month's record count: its parsed output, else what its parse recorded."""
     prev = previous_month(month)
@@ -184,7 +180,7 @@ def health_views_agree(warehouse: WarehouseResource) -> dg.AssetCheckResult:
                                metadata={"mismatches": len(problems)})
 
 
-def freshness_result(table: ProcessingTable, now: datetime, max_days: float) -> FreshnessResult:
+def freshness_result(table: MonthLifecycle, now: datetime, max_days: float) -> FreshnessResult:
     """Judge the newest month whose CHECKSUM the new-dump sensor has seen."""
     seen = [(row["month"], row) for row in table.all()
             if (row.get("stats") or {}).get("checksum_seen")]
@@ -213,7 +209,7 @@ def freshness_evaluation(result: FreshnessResult, max_days: float) -> dg.AssetCh
     "(default 3) of its CHECKSUM appearing; also evaluated daily by the ops summary sensor.",
 )
 def latest_month_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    max_days = freshness_max_days()
+    max_days = Settings.from_env().freshness_days
     result = freshness_result(warehouse.processing(), datetime.now(UTC), max_days)
     return dg.AssetCheckResult(passed=result.passed, severity=WARN, description=result.reason,
                                metadata={"month": result.month or "", "max_days": max_days})

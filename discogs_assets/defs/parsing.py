@@ -6,14 +6,14 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from discogs_assets.defs.month_step import month_step
 from discogs_assets.defs.partitions import MONTHLY_BACKFILL, OWNERS, monthly_partitions
-from discogs_assets.defs.tracking import month_step
 from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.layout import parsed_dir, raw_dir
+from discogs_assets.lib.lifecycle import Stage
 from discogs_assets.lib.manifest import MonthManifest
 from discogs_assets.lib.parsing import ParseProgress, parse_dump
 from discogs_assets.lib.tables import ENTITIES, tables_for
-from discogs_assets.lib.warehouse import ProcessingStatus
 from resources.gate import IngestionGateResource
 from resources.settings import PipelineSettings
 from resources.warehouse import WarehouseResource
@@ -49,7 +49,7 @@ def _parsed_asset(entity: str) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
         month = context.partition_key
-        with month_step(context, gate, warehouse, ProcessingStatus.PROCESSING) as processing:
+        with month_step(context, gate, warehouse, owner=entity, stage=Stage.PARSE) as step:
             manifest = MonthManifest.read(raw_dir(settings.data_path, month))
             listed = manifest.data_file(entity) if manifest else None
             if listed is None:
@@ -66,8 +66,7 @@ def _parsed_asset(entity: str) -> dg.AssetsDefinition:
             )
             for bad in result.bad_records:
                 context.log.warning(f"skipped broken record: {bad}")
-            processing.update(
-                month,
+            step.finish(
                 parser_version=result.parser_version,
                 stats_patch={f"parsed_{entity}": {"records": result.records,
                                                   "seconds": round(result.seconds, 3),

@@ -5,11 +5,12 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from discogs_assets.defs.month_step import month_step
 from discogs_assets.defs.partitions import MONTHLY_BACKFILL, OWNERS, monthly_partitions
-from discogs_assets.defs.tracking import month_step
 from discogs_assets.lib.layout import parsed_dir
+from discogs_assets.lib.lifecycle import Stage
 from discogs_assets.lib.tables import ENTITIES, ENTITY_ROOT_TABLE
-from discogs_assets.lib.warehouse import ProcessingStatus, list_models, load_month, run_models
+from discogs_assets.lib.warehouse import list_models, load_month, run_models
 from resources.gate import IngestionGateResource
 from resources.settings import PipelineSettings
 from resources.warehouse import WarehouseResource
@@ -43,7 +44,7 @@ def warehouse_schema(
 ) -> Iterator[dg.MaterializeResult]:
     # _MODELS is in dependency order; Dagster wants outputs in topological order too.
     names = [m.name for m in _MODELS if _model_key(m.name) in context.selected_asset_keys]
-    run_models(warehouse.engine(), names=names)
+    run_models(warehouse.engine(), names=names)  # this job is the explicit migration
     context.log.info(f"applied models={names} warehouse={warehouse.safe_url}")
     for name in names:
         yield dg.MaterializeResult(asset_key=_model_key(name))
@@ -80,9 +81,9 @@ def _warehouse_asset(entity: str, previous: str | None) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
         month = context.partition_key
-        with month_step(context, gate, warehouse, ProcessingStatus.PROCESSING) as processing:
+        with month_step(context, gate, warehouse, owner=entity, stage=Stage.LOAD) as step:
             result = load_month(
-                warehouse.engine(),
+                step.lifecycle.engine,
                 month=month,
                 entity=entity,
                 parsed_dir=parsed_dir(settings.data_path, month, entity),
@@ -100,17 +101,13 @@ def _warehouse_asset(entity: str, previous: str | None) -> dg.AssetsDefinition:
                 "seconds": round(result.seconds, 3),
                 "dangling": result.dangling,
             }
-            processing.update(month, stats_patch={f"warehouse_{entity}": stats})
             if result.historical:
                 context.log.warning(
                     f"month={month} entity={entity} is older than the warehouse's current month: "
                     "recorded as a historical snapshot, current state left unchanged"
                 )
-            # Releases load last (they depend on the other three), so the month is complete
-            # when they are in and every other entity has been loaded for it too.
-            stats_so_far = (processing.get(month) or {}).get("stats") or {}
-            if entity == ENTITIES[-1] and all(f"warehouse_{e}" in stats_so_far for e in ENTITIES):
-                processing.transition(month, ProcessingStatus.COMPLETED, run_id=context.run.run_id)
+            # The month is completed (derived) once all four entities are loaded.
+            step.finish(stats_patch={f"warehouse_{entity}": stats})
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": result.added + result.changed + result.unchanged,

@@ -17,13 +17,12 @@ from discogs_assets.lib.acquisition.errors import (
 from discogs_assets.lib.acquisition.listing import DumpFile, ListingError
 from discogs_assets.lib.acquisition.names import CHECKSUM, KINDS, InvalidDumpName, parse_dump_name
 from discogs_assets.lib.acquisition.selection import DumpIncomplete, DumpNotPublished, MonthDump
-from discogs_assets.lib.acquisition.source import DEFAULT_USER_AGENT, PRODUCTION_URL, DumpSource
+from discogs_assets.lib.acquisition.source import DEFAULT_USER_AGENT, DumpSource
 
 __all__ = [
     "CHECKSUM",
     "DEFAULT_USER_AGENT",
     "KINDS",
-    "PRODUCTION_URL",
     "ChecksumError",
     "ChecksumMismatch",
     "DownloadError",

@@ -15,7 +15,8 @@ import html
 import re
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
@@ -28,7 +29,7 @@ from xml.sax.saxutils import escape as xml_escape
 
 from discogs_assets.lib.acquisition.names import InvalidDumpName, parse_key
 
-FAULT_ACTIONS = ("status", "drop", "stall", "corrupt", "bad_length", "ignore_range")
+FAULT_ACTIONS = ("status", "delay", "drop", "stall", "corrupt", "bad_length", "ignore_range")
 _CHUNK = 1 << 20
 
 
@@ -38,6 +39,8 @@ class Fault:
 
     ``target`` is a file name, ``"listing"`` or ``"*"`` (any file download).
     - status: answer ``status`` with ``headers`` (e.g. 429 + Retry-After) and no file.
+    - delay: answer only after ``delay_seconds`` (or as soon as ``release_when()`` is true),
+      then normally: a big file that takes long, so the month's other steps run meanwhile.
     - drop: send ``after_bytes`` of the body, then close the connection.
     - stall: send ``after_bytes``, then go silent for ``stall_seconds`` and close.
     - corrupt: flip one byte (in the middle of the file) while sending it.
@@ -52,6 +55,8 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     after_bytes: int = 0
     stall_seconds: float = 5.0
+    delay_seconds: float = 10.0
+    release_when: Callable[[], bool] | None = None
     length_delta: int = 0
 
     def __post_init__(self) -> None:
@@ -216,6 +221,12 @@ class _Handler(BaseHTTPRequestHandler):
         fault = owner.faults.take(name)
         if fault is not None and fault.action == "status":
             return self._reply(fault.status, b"injected fault\n", fault.headers)
+        if fault is not None and fault.action == "delay":
+            deadline = time.monotonic() + fault.delay_seconds
+            while time.monotonic() < deadline and not (fault.release_when
+                                                       and fault.release_when()):
+                time.sleep(0.2)
+            fault = None
         size = path.stat().st_size
         start, end, status = 0, size - 1, 200
         wanted = self.headers.get("Range")

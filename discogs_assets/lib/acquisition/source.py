@@ -54,7 +54,6 @@ from discogs_assets.lib.acquisition.retry import RetryConfig, parse_retry_after,
 from discogs_assets.lib.acquisition.selection import MonthDump, select_month
 from discogs_assets.lib.layout import check_month
 
-PRODUCTION_URL = "https://data.discogs.com/"
 LISTING_FORMATS = ("auto", "html", "s3")
 MAX_LISTING_BYTES = 32 << 20  # a year listing is a few KB; refuse anything absurd
 MAX_SMALL_FILE_BYTES = 1 << 20  # CHECKSUM files are a few hundred bytes

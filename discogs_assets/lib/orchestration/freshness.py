@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-DEFAULT_MAX_DAYS = 3.0
-
 
 @dataclass(frozen=True)
 class FreshnessResult:
@@ -22,7 +20,7 @@ def evaluate_freshness(
     completed_at: datetime | None,
     now: datetime,
     *,
-    max_days: float = DEFAULT_MAX_DAYS,
+    max_days: float,
 ) -> FreshnessResult:
     """Judge the latest published month (``None`` when nothing has been published yet).
 

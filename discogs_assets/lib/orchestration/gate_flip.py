@@ -11,7 +11,7 @@ GATE_DISABLED_NOTE = "gate disabled"
 @dataclass(frozen=True)
 class QueuedRun:
     run_id: str
-    month: str | None  # the run's partition key (None for an unpartitioned run)
+    month: str  # the month the run materializes
 
 
 @dataclass(frozen=True)
@@ -24,10 +24,8 @@ class GateCancellation:
                 "feature_discog_ingestion is off")
 
 
-def plan_gate_cancellation(gate_enabled: bool, queued: Iterable[QueuedRun]) -> GateCancellation:
-    """Nothing when the gate is on; otherwise every queued run, and each month once."""
-    if gate_enabled:
-        return GateCancellation([], [])
+def plan_gate_cancellation(queued: Iterable[QueuedRun]) -> GateCancellation:
+    """With the gate off: every queued monthly run, and each of their months once."""
     runs = list(queued)
-    months = sorted({r.month for r in runs if r.month})
+    months = sorted({r.month for r in runs})
     return GateCancellation([r.run_id for r in runs], months)

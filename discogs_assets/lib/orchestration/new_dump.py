@@ -1,4 +1,4 @@
-"""The new-dump sensor's memory: which CHECKSUMs it has seen, and when it may ask again.
+"""The new-dump sensor's memory: which CHECKSUMs it has seen.
 
 The cursor is JSON. A CHECKSUM is identified cheaply by (name, size, last modified) from the
 listing, so a dump seen before costs one listing request and nothing more; only a CHECKSUM not
@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-DEFAULT_INTERVAL_S = 6 * 3600
 MAX_CURSOR_MONTHS = 24  # enough memory for re-publications; keeps the cursor small
 
 
@@ -31,7 +30,6 @@ class ChecksumSeen:
 @dataclass
 class NewDumpCursor:
     seen: dict[str, ChecksumSeen] = field(default_factory=dict)  # month -> latest CHECKSUM
-    not_before: str | None = None  # ISO time before which no request is made (Retry-After)
 
     @classmethod
     def load(cls, text: str | None) -> NewDumpCursor:
@@ -39,24 +37,14 @@ class NewDumpCursor:
             return cls()
         data = json.loads(text)
         seen = {m: ChecksumSeen(**v) for m, v in data.get("seen", {}).items()}
-        return cls(seen=seen, not_before=data.get("not_before"))
+        return cls(seen=seen)
 
     def dump(self) -> str:
         months = sorted(self.seen)[-MAX_CURSOR_MONTHS:]
         return json.dumps(
-            {"seen": {m: asdict(self.seen[m]) for m in months}, "not_before": self.not_before},
+            {"seen": {m: asdict(self.seen[m]) for m in months}},
             sort_keys=True,
         )
-
-    def backoff_until(self, now: datetime) -> datetime | None:
-        """The time the host asked us to wait until, if still in the future."""
-        if self.not_before is None:
-            return None
-        until = datetime.fromisoformat(self.not_before)
-        return until if until > now else None
-
-    def back_off(self, now: datetime, seconds: float) -> None:
-        self.not_before = (now + timedelta(seconds=seconds)).isoformat()
 
 
 def new_dump_run_key(month: str, checksum_sha256: str) -> str:

@@ -16,8 +16,6 @@ from discogs_assets.lib.warehouse.schema import REFERENCES
 
 PENDING = ("not_started", "downloading", "ready_for_processing", "processing")
 
-DEFAULT_MAX_DRIFT = 0.10
-DEFAULT_MAX_MISSING_SHARE = 0.01
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,6 @@ from pathlib import Path
 
 from discogs_assets.lib.layout import MONTH_RE
 
-DEFAULT_KEEP_MONTHS = 2
-
 
 def select_raw_months_to_delete(
     months_on_disk: Iterable[str], *, keep: int | None, in_use: Iterable[str] = ()

@@ -10,16 +10,13 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-DEFAULT_DELAYS_S: tuple[float, ...] = (300.0, 1500.0, 7200.0, 21600.0)  # 5 min, 25 min, 2 h, 6 h
-DEFAULT_MAX_ATTEMPTS = 5
-
 
 @dataclass(frozen=True)
 class BackoffPolicy:
     """``delays_s[i]`` is the wait after the (i+1)-th failed attempt; the last one repeats."""
 
-    delays_s: tuple[float, ...] = DEFAULT_DELAYS_S
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    delays_s: tuple[float, ...]  # defaults: DISCOGS_RETRY_DELAYS_SECONDS in lib/settings.py
+    max_attempts: int
 
     def __post_init__(self) -> None:
         if not self.delays_s or any(d < 0 for d in self.delays_s):
@@ -33,17 +30,6 @@ class BackoffPolicy:
         return timedelta(seconds=self.delays_s[index])
 
 
-def parse_delays(text: str) -> tuple[float, ...]:
-    """``"300,1500,7200,21600"`` (seconds) -> a delays tuple, for an environment setting."""
-    try:
-        delays = tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise ValueError(f"retry delays must be comma-separated seconds, not {text!r}") from None
-    if not delays:
-        raise ValueError(f"retry delays must list at least one wait: {text!r}")
-    return delays
-
-
 @dataclass(frozen=True)
 class FailedMonth:
     """What the retry rules need from one processing-table row."""
@@ -55,6 +41,7 @@ class FailedMonth:
     last_error: str
     last_run_id: str | None = None
     gate_disabled: bool = False
+    not_before: datetime | None = None  # a wait the dump host asked for (Retry-After)
 
     @property
     def attempts(self) -> int:
@@ -100,6 +87,8 @@ def decide_retry(
                              f"{m}: {failed.attempts} of {policy.max_attempts} attempts failed; "
                              f"last error: {failed.last_error}")
     due = failed.failed_at + policy.delay_after(failed.attempts)
+    if failed.not_before is not None and failed.not_before > due:
+        due = failed.not_before  # the host's Retry-After outlasts our own backoff
     if now < due:
         return RetryDecision(RetryAction.WAIT, m,
                              f"{m}: attempt {failed.attempts + 1} due at {due.isoformat()}", due)

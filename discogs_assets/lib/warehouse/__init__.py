@@ -1,21 +1,14 @@
-"""The SQL warehouse: engines, schema models, the processing table and monthly loads."""
+"""The SQL warehouse: engines, schema models and monthly loads (the processing table is
+owned by :mod:`discogs_assets.lib.lifecycle`)."""
 
 from discogs_assets.lib.warehouse.engine import make_engine, redact_url
 from discogs_assets.lib.warehouse.load import LoadResult, ShrinkGuardError, load_month
 from discogs_assets.lib.warehouse.lock import WarehouseBusy
 from discogs_assets.lib.warehouse.models import ModelRun, SqlModel, list_models, run_models
-from discogs_assets.lib.warehouse.processing import (
-    InvalidTransition,
-    ProcessingStatus,
-    ProcessingTable,
-)
 
 __all__ = [
-    "InvalidTransition",
     "LoadResult",
     "ModelRun",
-    "ProcessingStatus",
-    "ProcessingTable",
     "ShrinkGuardError",
     "SqlModel",
     "WarehouseBusy",

@@ -36,6 +36,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -44,7 +45,8 @@ from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.warehouse.engine import execute_literal, is_postgres
 from discogs_assets.lib.warehouse.lock import DDL_LOCK_KEY, pg_xact_lock
 
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[3] / "dbt_like_sql"
+# The models ship as the package ``dbt_like_sql`` (top level in the repo, inside the wheel).
+DEFAULT_MODELS_DIR = Path(str(resources.files("dbt_like_sql")))
 _DEPENDS_RE = re.compile(r"^--\s*depends_on:\s*(.*)$")
 _NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 _PLACEHOLDER_RE = re.compile(r"\{\{\s*([a-z_]+)\s*(?:\((.*?)\))?\s*\}\}")
