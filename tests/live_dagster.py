@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -46,6 +47,7 @@ _SCRUBBED = ("DAGSTER_HOME", "SENTRY_DSN", "SENTRY_ENVIRONMENT", "LML_BASE_URL",
 FINISHED = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE,
             dg.DagsterRunStatus.CANCELED)
 STOP_GRACE_S = 15.0
+_NOISE = re.compile(r"(Beta|Preview|Deprecation)Warning: |^\s+return fn\(\*args, \*\*kwargs\)$")
 
 
 class LiveTimeout(AssertionError):
@@ -209,11 +211,14 @@ class LiveDagster:
         self.cli("schedule", "start", "--start-all")
 
     def logs_tail(self, lines: int = 60) -> str:
+        """The last ``lines`` of each process log, without the warnings every process prints
+        when it imports the code location."""
         out = []
         for service in self.services:
             text = service.log.read_text(errors="replace") if service.log.exists() else ""
+            kept = [line for line in text.splitlines() if not _NOISE.search(line)]
             out.append(f"----- {service.name} log (last {lines} lines) -----")
-            out.extend(text.splitlines()[-lines:])
+            out.extend(kept[-lines:])
         return "\n".join(out)
 
     def stop(self) -> None:

@@ -38,7 +38,7 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "ui"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-RUN_TIMEOUT_S = 900
+RUN_TIMEOUT_S = 1200  # one month through the multiprocess executor on a busy 2-core machine
 UI_TIMEOUT_MS = 30_000
 ALERT_SETTLE_S = 10  # several alert-sensor ticks: time for a duplicate alert to show up
 
@@ -172,6 +172,7 @@ def test_one_partition_materialized_from_the_asset_page(ui: Ui) -> None:
     assert run.asset_selection == {dg.AssetKey("discogs_checksum")}
 
 
+@pytest.mark.timeout(3000)
 def test_two_month_backfill_from_the_partitions_page(ui: Ui) -> None:
     ui.goto("/locations/discogs_assets.definitions/jobs/discogs_monthly/partitions")
     dialog = ui.launch_dialog()
