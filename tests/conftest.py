@@ -91,6 +91,13 @@ def require_chromium() -> None:
         pytest.skip(reason)
 
 
+def call_failed(node: pytest.Item) -> bool:
+    """Whether the test itself (not its setup or teardown) failed; for fixtures that leave
+    evidence behind on failure."""
+    report = getattr(node, "report_call", None)
+    return report is not None and report.failed
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
                               ) -> Generator[None, pytest.TestReport, pytest.TestReport]:

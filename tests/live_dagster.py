@@ -26,8 +26,12 @@ from typing import Any, TypeVar
 import dagster as dg
 import httpx
 import sqlalchemy as sa
+import yaml
 from dagster._core.events import DagsterEventType
 
+from discogs_assets.lib.caches import import_identities
+from discogs_assets.lib.settings import Settings
+from discogs_assets.lib.warehouse import make_engine, run_models
 from resources.warehouse import WarehouseResource
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,8 +46,6 @@ SHORT_TICKS = {
     "DISCOGS_GATE_WATCH_TICK_SECONDS": "5",
     "DISCOGS_CHECK_ALERT_TICK_SECONDS": "3",
 }
-# Variables of the developer's shell that would point the processes elsewhere.
-_SCRUBBED = ("DAGSTER_HOME", "SENTRY_DSN", "SENTRY_ENVIRONMENT", "LML_BASE_URL", "LML_API_KEY")
 FINISHED = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE,
             dg.DagsterRunStatus.CANCELED)
 STOP_GRACE_S = 15.0
@@ -110,8 +112,9 @@ class LiveDagster:
     """A ``DAGSTER_HOME`` under ``root`` and the Dagster processes started on it.
 
     ``project_env`` is the project's configuration (``DISCOGS_*``, ``SENTRY_DSN``) for every
-    process; the short sensor ticks are added. Use as a context manager: leaving it stops
-    every process and disposes of the instance.
+    process, with the short sensor ticks; the test's own environment contributes none of the
+    project's settings (a developer's shell must not point the processes elsewhere). Use as a
+    context manager: leaving it stops every process and disposes of the instance.
     """
 
     def __init__(self, root: Path, project_env: Mapping[str, str], *,
@@ -121,10 +124,15 @@ class LiveDagster:
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "dagster.yaml").write_text(
             instance_yaml(postgres_url=postgres_url, run_monitoring=run_monitoring))
+        # The project's own workspace, made to work from anywhere.
+        workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())
+        [entry] = workspace["load_from"]
+        entry["python_module"]["working_directory"] = str(REPO)
+        self.location_name: str = entry["python_module"]["location_name"]
         self.workspace = root / "workspace.yaml"
-        self.workspace.write_text(json.dumps({"load_from": [{"python_module": {
-            "module_name": "discogs_assets.definitions", "working_directory": str(REPO)}}]}))
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+        self.workspace.write_text(json.dumps(workspace))
+        scrubbed = {"DAGSTER_HOME", *(name for name, _, _ in Settings.documented())}
+        env = {k: v for k, v in os.environ.items() if k not in scrubbed}
         self.env = {**env, **SHORT_TICKS, **project_env, "DAGSTER_HOME": str(self.home),
                     "PYTHONUNBUFFERED": "1"}
         self.services: list[Service] = []
@@ -209,6 +217,13 @@ class LiveDagster:
         """Switch every sensor and schedule on, as an operator does (``dagster ... start``)."""
         self.cli("sensor", "start", "--start-all")
         self.cli("schedule", "start", "--start-all")
+
+    def owns(self, pid: int) -> bool:
+        """Whether ``pid`` belongs to one of the process groups started here."""
+        try:
+            return os.getpgid(pid) in {s.process.pid for s in self.services}
+        except ProcessLookupError:
+            return False
 
     def logs_tail(self, lines: int = 60) -> str:
         """The last ``lines`` of each process log, without the warnings every process prints
@@ -305,3 +320,11 @@ def project_env(*, data_dir: Path, dumps_url: str, warehouse_url: str,
     if sentry_dsn:
         env["SENTRY_DSN"] = sentry_dsn
     return env
+
+
+def prepare_warehouse(url: str, identities: Path) -> None:
+    """A migrated warehouse holding the identities the caches warm (before any run)."""
+    engine = make_engine(url)
+    run_models(engine)
+    import_identities(engine, identities)
+    engine.dispose()

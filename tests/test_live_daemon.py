@@ -22,16 +22,20 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 from dagster._core.events import DagsterEvent, DagsterEventType
-from pytest_httpserver import HTTPServer
 
 from discogs_assets.lib.acquisition.mirror_server import Fault, FaultPlan
-from discogs_assets.lib.caches import import_identities
-from discogs_assets.lib.layout import month_of
-from discogs_assets.lib.warehouse import make_engine, run_models
-from tests.conftest import throwaway_database
-from tests.live_dagster import LiveDagster, processing, project_env, wait_until
+from discogs_assets.lib.layout import month_of, previous_month
+from discogs_assets.lib.warehouse import make_engine
+from tests.conftest import call_failed, throwaway_database
+from tests.live_dagster import (
+    LiveDagster,
+    prepare_warehouse,
+    processing,
+    project_env,
+    wait_until,
+)
 from tests.live_mirror import PublishingMirror, sha256_of
-from tests.orchestration_helpers import SentryStandIn
+from tests.orchestration_helpers import SentryStandIn, sentry_stand_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -41,16 +45,8 @@ STEP_TIMEOUT_S = 900  # from launching a run to one of its later steps starting
 ENTITIES = ("labels", "artists", "masters", "releases")
 
 
-def _months() -> tuple[str, str]:
-    """(previous month, current month): the new-dump sensor watches the current one."""
-    today = datetime.now(UTC).date()
-    first = today.replace(day=1)
-    previous = first.replace(year=first.year - 1, month=12) if first.month == 1 \
-        else first.replace(month=first.month - 1)
-    return month_of(previous), month_of(today)
-
-
-PREVIOUS, CURRENT = _months()
+CURRENT = month_of(datetime.now(UTC).date())  # the month the new-dump sensor watches
+PREVIOUS = previous_month(CURRENT)
 
 
 @dataclass
@@ -69,15 +65,10 @@ class Live:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     root = tmp_path_factory.mktemp("live_daemon")
     started = time.monotonic()
-    sentry_server = HTTPServer(host="127.0.0.1", port=0)
-    sentry_server.start()
     with throwaway_database() as instance_url, throwaway_database() as warehouse_url, \
-            PublishingMirror(root / "mirror", (PREVIOUS, CURRENT)) as mirror:
-        engine = make_engine(warehouse_url)
-        run_models(engine)
-        import_identities(engine, mirror.identities)
-        engine.dispose()
-        sentry = SentryStandIn(sentry_server)
+            PublishingMirror(root / "mirror", (PREVIOUS, CURRENT)) as mirror, \
+            sentry_stand_in() as sentry:
+        prepare_warehouse(warehouse_url, mirror.identities)
         env = project_env(
             data_dir=root / "data", dumps_url=mirror.url, warehouse_url=warehouse_url,
             sentry_dsn=sentry.dsn,
@@ -89,16 +80,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             dagster.start_automation()
             print(f"daemon and automation ready in {time.monotonic() - started:.0f} s")
             yield Live(dagster, mirror, sentry, warehouse_url, root / "data")
-    sentry_server.stop()
 
 
 @pytest.fixture(autouse=True)
 def _logs_on_failure(request: pytest.FixtureRequest, live: Live) -> Iterator[None]:
-    started = time.monotonic()
     yield
-    print(f"{request.node.name}: {time.monotonic() - started:.0f} s")
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
+    if call_failed(request.node):
         print(live.dagster.describe())
 
 
@@ -113,11 +100,10 @@ def _step_event(live: Live, run_id: str, step_key: str,
 
 def _kill_step(live: Live, run_id: str, step_key: str) -> None:
     """SIGKILL the process running ``step_key`` (its pid from STEP_WORKER_STARTED), after
-    checking it is a step process of the daemon's process group."""
+    checking it is a step process started by the daemon."""
     started = _step_event(live, run_id, step_key, DagsterEventType.STEP_WORKER_STARTED)
     assert started is not None and started.pid is not None, f"{step_key} has no process yet"
-    daemon_group = os.getpgid(live.dagster.services[0].process.pid)
-    assert os.getpgid(started.pid) == daemon_group, f"{started.pid} is not one of ours"
+    assert live.dagster.owns(started.pid), f"{started.pid} is not one of ours"
     assert b"multiprocessing" in Path(f"/proc/{started.pid}/cmdline").read_bytes()
     os.kill(started.pid, signal.SIGKILL)
 

@@ -19,14 +19,17 @@ import dagster as dg
 import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
-from pytest_httpserver import HTTPServer
 
-from discogs_assets.lib.caches import import_identities
-from discogs_assets.lib.warehouse import make_engine, run_models
-from tests.conftest import CHROMIUM, require_chromium
-from tests.live_dagster import LiveDagster, processing, project_env, wait_until
+from tests.conftest import CHROMIUM, call_failed, require_chromium
+from tests.live_dagster import (
+    LiveDagster,
+    prepare_warehouse,
+    processing,
+    project_env,
+    wait_until,
+)
 from tests.live_mirror import PublishingMirror
-from tests.orchestration_helpers import SentryStandIn
+from tests.orchestration_helpers import SentryStandIn, sentry_stand_in
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +50,6 @@ ALERT_SETTLE_S = 10  # several alert-sensor ticks: time for a duplicate alert to
 class Ui:
     dagster: LiveDagster
     page: Page
-    mirror: PublishingMirror
     sentry: SentryStandIn
     warehouse_url: str
     data_dir: Path
@@ -60,6 +62,10 @@ class Ui:
         self.page.screenshot(path=path, full_page=True)
         print(f"screenshot: {path}")
         return path
+
+    @property
+    def job_partitions_page(self) -> str:
+        return f"/locations/{self.dagster.location_name}/jobs/discogs_monthly/partitions"
 
     def show_run(self, run_id: str, status: str) -> None:
         """The run's page, once it shows ``status`` and its event log has loaded."""
@@ -96,19 +102,14 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
     root = tmp_path_factory.mktemp("live_ui")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    sentry_server = HTTPServer(host="127.0.0.1", port=0)
-    sentry_server.start()
     warehouse_url = f"sqlite:///{root / 'warehouse.sqlite'}"
-    with PublishingMirror(root / "mirror", (*BACKFILL, BROKEN)) as mirror:
+    with PublishingMirror(root / "mirror", (*BACKFILL, BROKEN)) as mirror, \
+            sentry_stand_in() as sentry:
         for month in BACKFILL:
             mirror.publish(month)
         mirror.publish(BROKEN, checksum=False)
-        # The warehouse schema exists before any monthly run (the sql/* models, run directly).
-        engine = make_engine(warehouse_url)
-        run_models(engine)
-        import_identities(engine, mirror.identities)
-        engine.dispose()
-        sentry = SentryStandIn(sentry_server)
+        # The schema exists before any monthly run (the sql/* models run directly, not as runs).
+        prepare_warehouse(warehouse_url, mirror.identities)
         env = project_env(data_dir=root / "data", dumps_url=mirror.url,
                           warehouse_url=warehouse_url, sentry_dsn=sentry.dsn)
         with LiveDagster(root, env) as dagster, sync_playwright() as playwright:
@@ -124,19 +125,15 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
             page.set_default_timeout(UI_TIMEOUT_MS)
             print(f"webserver, daemon and browser ready in {time.monotonic() - started:.0f} s")
             try:
-                yield Ui(dagster, page, mirror, sentry, warehouse_url, root / "data")
+                yield Ui(dagster, page, sentry, warehouse_url, root / "data")
             finally:
                 browser.close()
-    sentry_server.stop()
 
 
 @pytest.fixture(autouse=True)
 def _evidence_on_failure(request: pytest.FixtureRequest, ui: Ui) -> Iterator[None]:
-    started = time.monotonic()
     yield
-    print(f"{request.node.name}: {time.monotonic() - started:.0f} s")
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
+    if call_failed(request.node):
         print(f"page at failure: {ui.page.url}")
         ui.shot(f"FAILED-{request.node.name}")
         print(ui.dagster.describe())
@@ -174,7 +171,7 @@ def test_one_partition_materialized_from_the_asset_page(ui: Ui) -> None:
 
 @pytest.mark.timeout(3000)
 def test_two_month_backfill_from_the_partitions_page(ui: Ui) -> None:
-    ui.goto("/locations/discogs_assets.definitions/jobs/discogs_monthly/partitions")
+    ui.goto(ui.job_partitions_page)
     dialog = ui.launch_dialog()
     ui.choose_partitions(dialog, f"[{BACKFILL[0]}...{BACKFILL[1]}]", 2)
     ui.shot("04-backfill-dialog")
@@ -193,7 +190,7 @@ def test_two_month_backfill_from_the_partitions_page(ui: Ui) -> None:
         assert run.status is dg.DagsterRunStatus.SUCCESS, ui.dagster.run_errors(run.run_id)
     status = {month: str((ui.row(month) or {}).get("status")) for month in BACKFILL}
     assert status == dict.fromkeys(BACKFILL, "completed")
-    ui.goto("/locations/discogs_assets.definitions/jobs/discogs_monthly/partitions")
+    ui.goto(ui.job_partitions_page)
     ui.shot("06-partitions-after-backfill")
 
 
