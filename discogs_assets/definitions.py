@@ -7,6 +7,8 @@ import dagster as dg
 import discogs_assets.defs
 import schedules
 import sensors
+from discogs_assets.lib.monitoring.sentry import init_sentry
+from discogs_assets.lib.settings import Settings
 from resources import build_resources
 
 # Each step of the multiprocess executor is a process of its own. Spawned, it imports Dagster
@@ -53,12 +55,16 @@ step_executor = dg.multiprocess_executor.configured(
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    settings = Settings.from_env()
+    # Every process that runs this project's code loads this location first (webserver, daemon,
+    # run workers, each step): Sentry is set up there once, for step exceptions and alerts.
+    init_sentry(settings)
     # Loaded from the package, not through the dg project file: an installed wheel has no
     # pyproject.toml to find, and the defs folder is all plain modules (no components).
     return dg.Definitions.merge(
         dg.load_definitions_from_package_module(discogs_assets.defs),
         dg.Definitions(
-            resources=build_resources(),
+            resources=build_resources(settings),
             sensors=sensors.all_sensors(),
             schedules=schedules.all_schedules(),
             executor=step_executor,
