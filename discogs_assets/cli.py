@@ -29,12 +29,19 @@ def _migrated_warehouse(url: str | None) -> sa.Engine:
 
 
 def _cmd_sample_mirror(args: argparse.Namespace) -> int:
-    from discogs_assets.lib.sample_mirror import build_sample_mirror
+    from discogs_assets.lib.sample_mirror import SampleMirrorError, build_sample_mirror
 
-    summary = build_sample_mirror(Path(args.dir), months=args.months, scale=args.scale)
+    formats = args.formats or []
+    if len(formats) not in (0, 1, len(args.months)):
+        raise SampleMirrorError(f"--formats takes one layout for all months or one per month "
+                                f"({len(args.months)}), not {len(formats)}")
+    if len(formats) == 1:
+        formats = formats * len(args.months)
+    summary = build_sample_mirror(Path(args.dir), months=args.months, scale=args.scale,
+                                  formats=dict(zip(args.months, formats, strict=False)))
     for month, info in summary.months.items():
         counts = ", ".join(f"{k}={v}" for k, v in info.counts.items())
-        print(f"{month}: dump {info.dump_date} {counts}")
+        print(f"{month}: dump {info.dump_date} ({info.format} layout) {counts}")
     print(f"mirror written to {Path(args.dir).resolve()} (use DISCOGS_DUMPS_URL="
           f"{Path(args.dir).resolve().as_uri()})")
     return 0
@@ -178,10 +185,70 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+def _cmd_plan_backfill(args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
+    from discogs_assets.lib.acquisition import DumpSource
+    from discogs_assets.lib.acquisition.listing_cache import YearListings
+    from discogs_assets.lib.orchestration.backfill_inputs import gather_and_plan, month_range
+    from discogs_assets.lib.parsing import PARSER_VERSION
+    from discogs_assets.lib.settings import Settings
+    from resources.dump_source import DumpSourceResource
+    from resources.warehouse import WarehouseResource
+
+    settings = Settings.from_env()
+    try:
+        months = month_range(args.from_month, args.to_month)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # Planning never sleeps out a Retry-After: it stops asking and plans with what it has.
+    host = DumpSourceResource(url=settings.dumps_url).host()
+    with DumpSource.from_url(settings.dumps_url, max_attempts=2, max_retry_after=0) as source:
+        cache = settings.data_path / "listings" / urlsplit(settings.dumps_url).netloc.replace(
+            ":", "_")
+        listings = YearListings(source, cache,
+                                min_interval_s=args.listing_interval,
+                                refresh=args.refresh_listings)
+        plan = gather_and_plan(
+            months, data_path=settings.data_path,
+            engine=WarehouseResource.from_environment(args.warehouse_url).existing_engine(),
+            listings=listings, host=host,
+            parser_version=PARSER_VERSION, workers=args.workers, order=args.order)
+    print(plan.render())
+    commands = plan.commands()
+    if commands:
+        print(f"\nlaunch ({plan.order} first; the run queue takes higher dagster/priority "
+              "first, a year's months oldest first):")
+        print("\n".join(commands))
+    else:
+        print("\nnothing to launch")
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from discogs_assets.executors import run_worker
+    from discogs_assets.lib.settings import Settings
+
+    queues = [q.strip() for q in args.queue.split(",") if q.strip()]
+    try:
+        return run_worker(queues, args.name, Settings.from_env())
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from discogs_assets.demo import run_demo
 
     return run_demo(args.months, args.scale)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--months", nargs="+", default=list(DEFAULT_MONTHS), metavar="YYYY-MM")
     p.add_argument("--scale", type=int, default=1)
+    p.add_argument("--formats", nargs="+", default=None, metavar="LAYOUT",
+                   help="XML layout per month (auto = the era of its dump date, 2008, 2020, "
+                   "2026): one for all months or one per month")
     p.set_defaults(func=_cmd_sample_mirror)
 
     p = sub.add_parser("serve-mirror", help="serve a mirror directory like the production host")
@@ -233,6 +303,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", default=None)
     p.add_argument("--warehouse-url", default=None)
     p.set_defaults(func=_cmd_gate)
+
+    p = sub.add_parser("plan-backfill", help="what a range of months needs, how long it "
+                       "takes, and the backfill commands")
+    p.add_argument("--from", dest="from_month", required=True, metavar="YYYY-MM")
+    p.add_argument("--to", dest="to_month", required=True, metavar="YYYY-MM")
+    p.add_argument("--workers", type=_positive_int, default=2,
+                   help="CPU worker slots (Celery cpu-queue concurrency summed over machines)")
+    p.add_argument("--order", choices=["newest", "oldest"], default="newest")
+    p.add_argument("--refresh-listings", action="store_true",
+                   help="ask the host again for years whose listing is cached on disk")
+    p.add_argument("--listing-interval", type=float, default=30.0, metavar="SECONDS",
+                   help="pause between listing requests (the host bans bursts)")
+    p.add_argument("--warehouse-url", default=None)
+    p.set_defaults(func=_cmd_plan_backfill)
+
+    p = sub.add_parser("worker", help="a Celery worker running the steps of "
+                       "DISCOGS_EXECUTOR=celery runs")
+    p.add_argument("--queue", default="io,cpu",
+                   help="queues to serve, comma-separated: io (downloads), cpu (parse, load); "
+                   "one worker node per queue, each with its own concurrency")
+    p.add_argument("--name", default=None,
+                   help="node name (default: this machine's host name)")
+    p.set_defaults(func=_cmd_worker)
 
     p = sub.add_parser("metrics", help="Prometheus metrics of the pipeline")
     msub = p.add_subparsers(dest="metrics_command", required=True)

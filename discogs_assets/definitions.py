@@ -7,6 +7,7 @@ import dagster as dg
 import discogs_assets.defs
 import schedules
 import sensors
+from discogs_assets.executors import select_executor
 from discogs_assets.lib.monitoring.sentry import init_sentry
 from discogs_assets.lib.settings import Settings
 from resources import build_resources
@@ -67,6 +68,8 @@ def defs() -> dg.Definitions:
             resources=build_resources(settings),
             sensors=sensors.all_sensors(),
             schedules=schedules.all_schedules(),
-            executor=step_executor,
+            # DISCOGS_EXECUTOR: every run's steps on this machine (the forkserver executor) or
+            # on Celery workers.
+            executor=select_executor(settings) or step_executor,
         ),
     )

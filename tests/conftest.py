@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -54,9 +55,20 @@ def sample_dumps() -> Path:
     return SAMPLE_DUMPS
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+@pytest.fixture(scope="session")
+def s3_files(sample_dumps: Path) -> list:
+    """Every file of the real legacy S3 listing (every dump 2008-03 … 2022-11)."""
+    from discogs_assets.lib.acquisition.listing import parse_s3_listing
+
+    data = (sample_dumps / "dsub-io_go-open-discogs-batch" / "data.xml").read_bytes()
+    listing = parse_s3_listing(data)
+    assert listing.next_marker is None and listing.ignored == []
+    return listing.files
+
+
+@contextlib.contextmanager
+def pg_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (its URL), dropped afterwards."""
     require_postgres()
     name = f"discogs_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -69,6 +81,41 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    with pg_database() as url:
+        yield url
+
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; no browser is ever downloaded
+
+
+def require_chromium() -> None:
+    """Skip (with the reason) where Debian's chromium is not installed; fail loudly in CI."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} not found (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(f"CI must have Chromium: {reason}")
+        pytest.skip(reason)
+
+
+def call_failed(node: pytest.Item) -> bool:
+    """Whether the test itself (not its setup or teardown) failed; for fixtures that leave
+    evidence behind on failure."""
+    report = getattr(node, "report_call", None)
+    return report is not None and report.failed
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the test item, so fixtures can tell a failed test."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,11 +11,8 @@ import pytest
 from discogs_assets.lib.acquisition import (
     ChecksumError,
     DumpFile,
-    DumpIncomplete,
-    DumpNotPublished,
     InvalidDumpName,
     ListingError,
-    MonthDump,
     RateLimited,
     TransientDownloadError,
     parse_checksum,
@@ -31,7 +27,6 @@ from discogs_assets.lib.acquisition.listing import (
 )
 from discogs_assets.lib.acquisition.names import parse_key
 from discogs_assets.lib.acquisition.retry import retry_call
-from discogs_assets.lib.acquisition.selection import select_month
 from discogs_assets.lib.errors import NonRetryableError, RetryableError
 from discogs_assets.lib.http_retry import RetryPolicy, backoff_delay, parse_retry_after
 
@@ -224,14 +219,6 @@ def test_human_sizes() -> None:
         parse_human_size("12 parsecs")
 
 
-@pytest.fixture(scope="module")
-def s3_files(sample_dumps: Path) -> list:
-    data = (sample_dumps / "dsub-io_go-open-discogs-batch" / "data.xml").read_bytes()
-    listing = parse_s3_listing(data)
-    assert listing.next_marker is None and listing.ignored == []
-    return listing.files
-
-
 def test_real_s3_listing(s3_files: list) -> None:
     assert len(s3_files) == 777
     assert all(f.size_exact for f in s3_files)
@@ -252,89 +239,6 @@ def test_s3_listing_is_parsed_without_entities_or_dtd() -> None:
         parse_s3_listing(b"<Error><Code>AccessDenied</Code></Error>")
     with pytest.raises(ListingError, match="well-formed"):
         parse_s3_listing(b"<ListBucketResult>")
-
-
-# -- month selection on the real S3 listing (every irregular month) -------------------------
-# month -> (chosen date, missing kinds) or the error class
-EXPECTED: dict[str, tuple[str, tuple[str, ...]] | type[Exception]] = {
-    "2008-03": ("20080309", ("masters",)),  # first dump, dated the 9th, no masters yet
-    "2011-02": ("20110211", ("labels", "artists", "masters")),  # two dumps, both with CHECKSUM
-    "2011-11": ("20111110", ()),  # first dump with masters
-    "2013-01": ("20130103", ("labels", "artists", "masters")),
-    "2013-10": ("20131002", ()),  # 20131001 is an (empty) CHECKSUM only
-    "2017-12": ("20171212", ()),  # two complete dumps: the latest wins
-    "2019-10": ("20191010", ("masters", "releases")),  # 20191003 has no CHECKSUM
-    "2020-06": ("20200601", ("labels", "artists")),
-    "2020-08": ("20200806", ()),
-    "2021-07": DumpIncomplete,  # releases only, never got a CHECKSUM
-    "2022-07": DumpNotPublished,  # no dump at all
-    "2022-08": ("20220801", ()),
-    "2022-12": DumpNotPublished,  # after the listing's end
-    "2008-02": DumpNotPublished,  # before the first dump
-}
-
-
-@pytest.mark.parametrize("month", sorted(EXPECTED))
-def test_month_selection_on_real_listing(s3_files: list, month: str) -> None:
-    expected = EXPECTED[month]
-    if isinstance(expected, type):
-        with pytest.raises(expected) as err:
-            select_month(s3_files, month)
-        assert month in str(err.value)
-        return
-    dump = select_month(s3_files, month)
-    assert (dump.date, dump.missing_kinds) == expected
-    assert dump.verified and dump.checksum_file is not None
-    assert all(f.date == dump.date for f in dump.files.values())
-
-
-def test_incomplete_and_missing_messages(s3_files: list) -> None:
-    with pytest.raises(DumpNotPublished, match=r"^no dump published for 2022-07$"):
-        select_month(s3_files, "2022-07")
-    with pytest.raises(
-        DumpIncomplete, match=r"^dump for 2021-07 is incomplete: CHECKSUM not yet published"
-    ):
-        select_month(s3_files, "2021-07")
-    only_checksum = [f for f in s3_files if f.date == "20131001"]
-    with pytest.raises(DumpIncomplete, match="CHECKSUM published but no data files"):
-        select_month(only_checksum, "2013-10")
-
-
-def test_accept_unverified_takes_the_latest_dump_without_checksum(s3_files: list) -> None:
-    dump = select_month(s3_files, "2021-07", accept_unverified=True)
-    assert (dump.date, dump.verified, dump.checksum_file) == ("20210701", False, None)
-    assert dump.missing_kinds == ("labels", "artists", "masters")
-    # a complete dump still wins over a newer one without a CHECKSUM
-    assert select_month(s3_files, "2019-10", accept_unverified=True).date == "20191010"
-
-
-def test_every_listed_month_resolves_cleanly(s3_files: list) -> None:
-    """2008-03 … 2022-11: every month is a dump, not published, or incomplete; never a crash."""
-    outcomes: dict[str, str] = {}
-    for year in range(2008, 2023):
-        for mon in range(1, 13):
-            month = f"{year}-{mon:02d}"
-            try:
-                outcomes[month] = select_month(s3_files, month).date
-            except (DumpNotPublished, DumpIncomplete) as exc:
-                outcomes[month] = type(exc).__name__
-    dumps = [m for m, o in outcomes.items() if re.fullmatch(r"\d{8}", o)]
-    assert len(dumps) == 160  # 161 months with files, one (2021-07) incomplete
-    assert [m for m, o in outcomes.items() if o == "DumpIncomplete"] == ["2021-07"]
-
-
-def test_month_dump_round_trips_through_a_dict(s3_files: list) -> None:
-    dump = select_month(s3_files, "2019-10")
-    again = MonthDump.from_dict(dump.to_dict())
-    assert again == dump
-    tampered = dump.to_dict()
-    tampered["files"]["labels"]["name"] = "../../x"
-    with pytest.raises(InvalidDumpName, match="does not match its key"):
-        MonthDump.from_dict(tampered)
-    swapped = dump.to_dict()
-    swapped["files"]["artists"] = swapped["files"]["labels"]
-    with pytest.raises(ValueError, match="inconsistent"):
-        MonthDump.from_dict(swapped)
 
 
 def test_dump_file_from_name_size_and_key() -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from discogs_assets.cli import main
+from discogs_assets.lib.parsing import parse_dump
 from discogs_assets.lib.sample_mirror import (
     DEFAULT_MONTHS,
     MirrorSummary,
@@ -333,3 +335,99 @@ def test_bad_arguments_are_refused(tmp_path: Path, months: list[str], scale: int
     with pytest.raises(SampleMirrorError, match=message):
         build_sample_mirror(tmp_path, months, scale=scale)
     assert not any(tmp_path.iterdir())
+
+
+# -- every layout since 2008, and months spread over several dumps -----------------------------
+HISTORY = ("2008-03", "2011-02", "2019-10", "2026-01")
+HISTORY_DAYS = {"2008-03": 9, "2011-02": {"releases": 11},
+                "2019-10": {"masters": 3, "releases": 3, "labels": 10, "artists": 10}}
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> MirrorSummary:
+    return build_sample_mirror(tmp_path_factory.mktemp("history"), HISTORY,
+                               dump_days=HISTORY_DAYS)
+
+
+def _raw(mirror: MirrorSummary, month: str, entity: str) -> bytes:
+    ms = mirror.months[month]
+    with gzip.open(mirror.root / "data" / month[:4] / ms.files[entity].name, "rb") as fh:
+        return fh.read()
+
+
+def test_history_dumps_and_their_checksums(history: MirrorSummary) -> None:
+    assert {m: ms.format for m, ms in history.months.items()} == {
+        "2008-03": "2008", "2011-02": "2008", "2019-10": "2020", "2026-01": "2026"}
+    dumps: dict[str, set[str]] = {}
+    for path in (history.root / "data").rglob("discogs_*"):
+        day, kind = path.name.split("_")[1], path.name.split("_")[2].split(".")[0]
+        dumps.setdefault(day, set()).add(kind)
+    assert dumps == {
+        "20080309": {"labels", "artists", "releases", "CHECKSUM"},  # no masters before 2011-11
+        "20110201": {"labels", "artists", "CHECKSUM"},
+        "20110211": {"releases", "CHECKSUM"},
+        "20191003": {"masters", "releases", "CHECKSUM"},
+        "20191010": {"labels", "artists", "CHECKSUM"},
+        "20260101": {"labels", "artists", "masters", "releases", "CHECKSUM"},
+    }
+    for ms in history.months.values():
+        directory = history.root / "data" / ms.month[:4]
+        for checksum in ms.checksums:  # each lists exactly its own dump's files
+            day = checksum.name.split("_")[1]
+            listed = dict(reversed(CHECKSUM_LINE.match(line).groups())  # type: ignore[union-attr]
+                          for line in (directory / checksum.name).read_text().splitlines())
+            assert set(listed) == {f.name for f in ms.files.values() if f"_{day}_" in f.name}
+            for name, digest in listed.items():
+                assert hashlib.sha256((directory / name).read_bytes()).hexdigest() == digest
+    assert history.months["2011-02"].dump_date.day == 11
+    assert "masters" not in history.months["2011-02"].counts
+
+
+def test_2008_layout(history: MirrorSummary, tmp_path: Path) -> None:
+    releases = _raw(history, "2008-03", "releases")
+    assert releases.startswith(b'<release id="101" status="Accepted">')  # no root, no prolog
+    assert b"<master_id" not in releases and b"<sub_tracks>" not in releases
+    assert b"<images><image " in releases and b"<id>0</id>" in releases
+    assert b"<notes/>" in releases or b"<styles/>" in releases  # empty elements written
+    assert b"\x0b" in releases and "CafÃ©".encode() in releases  # control chars, mojibake
+    artists = _raw(history, "2008-03", "artists")
+    assert re.search(rb'<members><id>(\d+)</id><name id="\1">', artists)
+    result = parse_dump(history.root / "data" / "2008" / history.months["2008-03"].files[
+        "releases"].name, tmp_path / "out", engine="reference", workers=0)
+    assert result.records == history.months["2008-03"].counts["releases"]
+    assert result.control_chars_replaced > 0
+
+
+def test_2020_layout(history: MirrorSummary, sample_dumps: Path) -> None:
+    releases = _raw(history, "2019-10", "releases")
+    assert releases.startswith(b'<releases>\n<release id="101" status="Accepted">')
+    assert releases.isascii() and b"&#26085;" in releases  # non-ASCII as character references
+    assert b"<master_id is_main_release=" in releases and b">0</master_id>" not in releases
+    assert b"<sub_tracks>" in releases and b"<images>" in releases
+    samples = sample_dumps / "philipmat_discogs-xml2db"
+    for entity in ENTITIES:  # the same names, in the same order, as the real 2020 samples
+        with gzip.open(samples / f"discogs_20200806_{entity}.xml.gz", "rb") as fh:
+            real_tags, real_pairs = _child_order_pairs(list(etree.parse(fh).getroot()))
+        ours = list(etree.fromstring(_raw(history, "2019-10", entity)))
+        tags, pairs = _child_order_pairs(ours)
+        assert tags - real_tags <= {"series"} and "images" in tags, entity
+        assert not {(a, b) for a, b in pairs if (b, a) in real_pairs and (a, b) not in real_pairs}
+
+
+def test_unknown_layout_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SampleMirrorError, match="unknown dump format '1999'"):
+        build_sample_mirror(tmp_path, ["2026-01"], formats={"2026-01": "1999"})
+    with pytest.raises(SampleMirrorError, match="names unknown kinds"):
+        build_sample_mirror(tmp_path, ["2026-01"], dump_days={"2026-01": {"images": 2}})
+
+
+def test_cli_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sample-mirror", str(tmp_path / "m"), "--months", "2008-03", "2026-01",
+                 "--formats", "auto", "2020"]) == 0
+    out = capsys.readouterr().out
+    assert "2008-03: dump 2008-03-01 (2008 layout) labels=" in out and "masters" not in \
+        out.splitlines()[0]
+    assert "2026-01: dump 2026-01-01 (2020 layout)" in out
+    assert main(["sample-mirror", str(tmp_path / "n"), "--months", "2008-03", "2026-01",
+                 "--formats", "auto", "2020", "2026"]) == 2
+    assert "one layout for all months or one per month (2), not 3" in capsys.readouterr().err

@@ -5,13 +5,14 @@ recorded for the unchanged file) and ``discogs_checksum:latest_month_fresh`` (a 
 partitioned: it judges the newest published month; the daily summary sensor evaluates it too).
 """
 
-import hashlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import dagster as dg
+from pydantic import Field
 
+from discogs_assets.defs.absent_kinds import absent_kind_result
 from discogs_assets.defs.month_step import month_step
 from discogs_assets.defs.partitions import (
     MONTHLY_BACKFILL,
@@ -19,11 +20,12 @@ from discogs_assets.defs.partitions import (
     monthly_check,
     monthly_partitions,
 )
-from discogs_assets.lib.acquisition import ChecksumError, DownloadResult, DumpSource, parse_checksum
+from discogs_assets.executors import IO_STEP_TAGS
+from discogs_assets.lib.acquisition import DownloadResult
 from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.layout import raw_dir
 from discogs_assets.lib.lifecycle import CHECKSUM_STEP, Stage
-from discogs_assets.lib.manifest import MonthManifest
+from discogs_assets.lib.manifest import MonthManifest, resolve_month
 from discogs_assets.lib.orchestration import freshness
 from discogs_assets.lib.settings import Settings
 from discogs_assets.lib.tables import ENTITIES
@@ -46,7 +48,11 @@ class ChecksumConfig(dg.Config):
     refresh_listing: bool = False
     """Ask the source again even when this month's CHECKSUM is already on disk."""
     accept_unverified: bool = False
-    """Accept a dump that never got a CHECKSUM, verified by listed size only (this run only)."""
+    """Accept files of a dump that never got a CHECKSUM, verified by listed size only (this run
+    only)."""
+    dump_dates: dict[str, str] = Field(default_factory=dict)
+    """Per kind, the dump (YYYYMMDD) of the month to take it from instead of the latest complete
+    one, e.g. {"releases": "20130101"}; asks the source again unless already resolved so."""
 
 
 @dg.asset(
@@ -56,6 +62,7 @@ class ChecksumConfig(dg.Config):
     kinds={"python", "file"},
     owners=OWNERS,
     retry_policy=DOWNLOAD_RETRY,
+    op_tags=IO_STEP_TAGS,
     description="The month's CHECKSUM file (the 'dump complete' marker) and the dump it names: "
     "dump date, file names, listed sizes and expected SHA-256s (raw/YYYY-MM/dump.json).",
 )
@@ -72,10 +79,13 @@ def discogs_checksum(
                     dump_host=dump_source.host()) as step:
         month_dir = raw_dir(settings.data_path, month)
         manifest = None if config.refresh_listing else MonthManifest.read(month_dir)
+        if manifest is not None and not manifest.agrees_with(config.dump_dates):
+            manifest = None
         requests = 0
         if manifest is None:
             with dump_source.get_source(log=context.log) as source:
-                manifest = _resolve_month(source, month, config.accept_unverified)
+                manifest = resolve_month(source, month, accept_unverified=config.accept_unverified,
+                                         dump_dates=config.dump_dates)
                 requests = source.requests
             manifest.write(month_dir)
         else:
@@ -94,35 +104,19 @@ def discogs_checksum(
             month, sha256=manifest.checksum_sha256,
             listed_at=checksum.last_modified if checksum else None, seen_at=datetime.now(UTC))
         step.finish()
-    files = {kind: {"name": f.name, "size": f.size, "sha256": manifest.sha256.get(f.name)}
-             for kind, f in manifest.dump.files.items() if kind in ENTITIES}
-    context.log.info(f"month={month} dump={manifest.dump_date} files={sorted(files)} "
-                     f"verified={manifest.verified} requests={requests}")
+    files = manifest.provenance()
+    context.log.info(f"month={month} dump={manifest.dump_date} files: "
+                     f"{manifest.dump.describe()} requests={requests}")
     return dg.MaterializeResult(
         metadata={
             "dump_date": manifest.dump_date,
             "checksum_sha256": manifest.checksum_sha256 or "(none: accepted unverified)",
             "verified": manifest.verified,
             "files": dg.MetadataValue.json(files),
-            "missing_kinds": ", ".join(k for k in ENTITIES if k not in files) or "none",
+            "missing_kinds": ", ".join(manifest.dump.missing_kinds) or "none",
             "requests": requests,
         },
     )
-
-
-def _resolve_month(source: DumpSource, month: str, accept_unverified: bool) -> MonthManifest:
-    """One listing request, plus one for the CHECKSUM when the dump has one."""
-    dump = source.find_month(month, accept_unverified=accept_unverified)
-    checksum = dump.checksum_file
-    if checksum is None:
-        return MonthManifest(dump, checksum_sha256=None)
-    body = source.fetch_bytes(checksum)
-    sums = parse_checksum(body, source_name=checksum.name)
-    for kind in ENTITIES:
-        listed = dump.files.get(kind)
-        if listed is not None and listed.name not in sums:
-            raise ChecksumError(f"{checksum.name} lists no sha256 for {listed.name} ({month})")
-    return MonthManifest(dump, hashlib.sha256(body).hexdigest(), sums)
 
 
 @dg.asset_check(
@@ -151,6 +145,7 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
         owners=OWNERS,
         pool=DOWNLOAD_POOL,
         retry_policy=DOWNLOAD_RETRY,
+        op_tags=IO_STEP_TAGS,
         description=f"The month's {entity} dump (.xml.gz) on local disk, SHA-256 verified against "
         "the CHECKSUM; resumable, skipped when already present and verified.",
         check_specs=[monthly_check(
@@ -174,11 +169,10 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
                 raise NonRetryableError(
                     f"no dump resolved for {month}: materialize discogs_checksum first"
                 )
-            listed = manifest.data_file(entity)
-            if listed is None:
-                raise NonRetryableError(
-                    f"dump {manifest.dump_date} for {month} has no {entity} file published yet"
-                )
+            absent = absent_kind_result(context, step, settings.data_path, entity, f"raw_{entity}")
+            if absent is not None:
+                return absent
+            listed = manifest.dump.files[entity]
             expected = manifest.sha256.get(listed.name)
             with dump_source.get_source(log=context.log) as source:
                 result = source.download(

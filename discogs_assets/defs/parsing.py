@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from discogs_assets.defs.absent_kinds import absent_kind_result
 from discogs_assets.defs.month_step import month_step
 from discogs_assets.defs.partitions import (
     MONTHLY_BACKFILL,
@@ -81,6 +82,10 @@ def _parsed_asset(entity: str) -> dg.AssetsDefinition:
         month = context.partition_key
         with month_step(context, gate, warehouse, owner=entity, stage=Stage.PARSE,
                         parser_version=PARSER_VERSION) as step:
+            absent = absent_kind_result(context, step, settings.data_path, entity,
+                                        f"parsed_{entity}")
+            if absent is not None:
+                return absent
             manifest = MonthManifest.read(raw_dir(settings.data_path, month))
             listed = manifest.data_file(entity) if manifest else None
             if listed is None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import dagster as dg
 import sqlalchemy as sa
 
+from discogs_assets.defs.absent_kinds import absent_kind_result
 from discogs_assets.defs.month_step import month_step
 from discogs_assets.defs.partitions import (
     MONTHLY_BACKFILL,
@@ -106,6 +107,10 @@ def _warehouse_asset(entity: str, previous: str | None) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         month = context.partition_key
         with month_step(context, gate, warehouse, owner=entity, stage=Stage.LOAD) as step:
+            absent = absent_kind_result(context, step, settings.data_path, entity,
+                                        f"warehouse_{entity}")
+            if absent is not None:
+                return absent
             result = load_month(
                 step.lifecycle.engine,
                 month=month,

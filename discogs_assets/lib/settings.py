@@ -72,10 +72,30 @@ class Settings:
         "DISCOGS_INGESTION_ENABLED",
         "the ingestion gate `feature_discog_ingestion` (a row in the warehouse's "
         "`feature_flags` table wins)"))
+    max_retry_after_s: float = field(default=600.0, metadata=env(
+        "DISCOGS_MAX_RETRY_AFTER_SECONDS",
+        "longest `Retry-After` from the dump host waited out inside a step; a longer one fails "
+        "the month for the retry sensor"))
     track_title_index: bool = field(default=False, metadata=env(
         "DISCOGS_TRACK_TITLE_INDEX",
         "build the opt-in hash index on `release_track.title` (exact track-title lookups; see "
         "Warehouse)"))
+    # -- execution
+    executor: str = field(default="multiprocess", metadata=env(
+        "DISCOGS_EXECUTOR",
+        "how a run executes its steps: `multiprocess` (processes on this machine) or `celery` "
+        "(Celery workers on any machine, see Scaling out)"))
+    celery_broker: str = field(default="amqp://guest:guest@127.0.0.1:5672//", metadata=env(
+        "DISCOGS_CELERY_BROKER", "the Celery broker (RabbitMQ) runs and workers share",
+        secret=True))
+    celery_io_concurrency: int = field(default=2, metadata=env(
+        "DISCOGS_CELERY_IO_CONCURRENCY",
+        "steps a worker runs at once from the `io` queue (downloads: `discogs_checksum`, "
+        "`raw_*`)"))
+    celery_cpu_concurrency: int = field(default=0, metadata=env(
+        "DISCOGS_CELERY_CPU_CONCURRENCY",
+        "steps a worker runs at once from the `cpu` queue (parse, load, checks; 0: one per "
+        "core)"))
     # -- alerts
     sentry_dsn: str = field(default="", metadata=env(
         "SENTRY_DSN", "send failures and alerts to Sentry", secret=True))

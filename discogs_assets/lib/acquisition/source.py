@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -150,15 +150,18 @@ class DumpSource(ABC):
     def fetch_bytes(self, file: DumpFile) -> bytes:
         """A small file (the CHECKSUM) in memory, one request."""
 
-    def find_month(self, month: str, *, accept_unverified: bool = False) -> MonthDump:
-        """The dump for partition ``YYYY-MM``; DumpNotPublished / DumpIncomplete otherwise."""
+    def find_month(self, month: str, *, accept_unverified: bool = False,
+                   dump_dates: Mapping[str, str] | None = None) -> MonthDump:
+        """The files for partition ``YYYY-MM`` (one listing request; see ``select_month``);
+        DumpNotPublished / DumpIncomplete otherwise."""
         files = self.list_year(int(check_month(month)[:4]))
-        dump = select_month(files, month, accept_unverified=accept_unverified)
-        if not dump.verified:
+        dump = select_month(files, month, accept_unverified=accept_unverified,
+                            dump_dates=dump_dates)
+        for kind in dump.unverified_kinds:
             self.log.warning(
-                "%s: accepting dump %s WITHOUT a CHECKSUM: verified by listed size only",
+                "%s: accepting %s WITHOUT a CHECKSUM: verified by listed size only",
                 month,
-                dump.date,
+                dump.files[kind].name,
             )
         return dump
 

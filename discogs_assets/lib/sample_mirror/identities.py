@@ -32,7 +32,7 @@ def identity_rows(rng: Random, releases: Sequence[int], masters: Sequence[int],
     rows: list[tuple[str, str, str, str, str]] = [
         ("discogs_release", str(r), "true", "false", "") for r in sorted(present)]
     rows += [("discogs_master", str(m), "true", "false", "")
-             for m in sorted(rng.sample(sorted(masters), PRESENT_MASTERS))]
+             for m in sorted(rng.sample(sorted(masters), min(PRESENT_MASTERS, len(masters))))]
     if gone_release is not None:
         rows.append(("discogs_release", str(gone_release), "true", "false", ""))
     rows += [
