@@ -15,6 +15,7 @@ import pytest
 import sentry_sdk
 from pytest_httpserver import HTTPServer
 
+from discogs_assets.lib.caches import sentry_span
 from discogs_assets.lib.monitoring.sentry import capture_step_exception, init_sentry
 from tests.orchestration_helpers import SentryStandIn
 
@@ -77,6 +78,16 @@ def test_init_twice_is_a_no_op(sentry: SentryStandIn) -> None:
     except ValueError as exc:
         capture_step_exception(exc, month=None, asset="a", run_id="r", attempt=1)
     assert len(sentry.events()) == 1
+
+
+def test_the_identity_caches_span_goes_through_the_same_client(sentry: SentryStandIn) -> None:
+    assert init_sentry()
+    with sentry_span({"identities_scanned": 3}, name="identity caches"):
+        pass
+    sentry_sdk.flush()
+    [transaction] = sentry.items("transaction")
+    assert transaction["transaction"] == "identity caches"
+    assert transaction["contexts"]["trace"]["data"]["identities_scanned"] == 3
 
 
 def test_without_a_dsn_no_client_and_nothing_sent(
