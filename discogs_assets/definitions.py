@@ -8,6 +8,7 @@ import discogs_assets.defs
 import schedules
 import sensors
 from discogs_assets.executors import select_executor
+from discogs_assets.lib.monitoring.sentry import init_sentry
 from discogs_assets.lib.settings import Settings
 from resources import build_resources
 
@@ -55,9 +56,12 @@ step_executor = dg.multiprocess_executor.configured(
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    settings = Settings.from_env()
+    # Every process that runs this project's code loads this location first (webserver, daemon,
+    # run workers, each step): Sentry is set up there once, for step exceptions and alerts.
+    init_sentry(settings)
     # Loaded from the package, not through the dg project file: an installed wheel has no
     # pyproject.toml to find, and the defs folder is all plain modules (no components).
-    settings = Settings.from_env()
     return dg.Definitions.merge(
         dg.load_definitions_from_package_module(discogs_assets.defs),
         dg.Definitions(

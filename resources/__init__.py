@@ -30,7 +30,8 @@ def build_resources(settings: Settings | None = None) -> dict[str, Any]:
     return {
         "settings": PipelineSettings(data_dir=data_dir),
         "warehouse": warehouse,
-        "dump_source": DumpSourceResource(url=s.dumps_url),
+        "dump_source": DumpSourceResource(url=s.dumps_url,
+                                          max_retry_after_seconds=s.max_retry_after_s),
         "gate": IngestionGateResource(enabled_by_env=s.ingestion_enabled, warehouse=warehouse),
         "cache_refresh": CacheRefreshResource(
             base_url=s.lml_base_url,

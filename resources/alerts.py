@@ -1,31 +1,23 @@
 """Alert delivery: a structured log line always, Sentry too when ``SENTRY_DSN`` is set.
 
-A dedicated Sentry client (not the global ``sentry_sdk.init``) so alerts never pick up unrelated
-process state, and the DSN is read from the environment only: never logged, never in metadata.
+Sentry is reached through the process's one client (``discogs_assets.lib.monitoring.sentry``),
+each alert in an isolated scope; the DSN is read from the environment only: never logged, never
+in metadata or events.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from functools import cache
 
-import sentry_sdk
 from sentry_sdk.utils import BadDsn, Dsn
 
+from discogs_assets.lib.monitoring.sentry import capture_message
 from discogs_assets.lib.monitoring.verify import CheckFailed
 from discogs_assets.lib.orchestration.alerts import Alert
 
 SENTRY_DSN_ENV = "SENTRY_DSN"
-SENTRY_ENVIRONMENT_ENV = "SENTRY_ENVIRONMENT"
-FLUSH_TIMEOUT_S = 5.0
 _log = logging.getLogger("discogs.alerts")
-
-
-@cache
-def _client(dsn: str, environment: str | None) -> sentry_sdk.Client:
-    # No default integrations: they would hook logging/threads of the whole Dagster process.
-    return sentry_sdk.Client(dsn=dsn, environment=environment, default_integrations=False)
 
 
 def send_alert(alert: Alert, log: logging.Logger | None = None) -> str | None:
@@ -42,23 +34,8 @@ def send_alert(alert: Alert, log: logging.Logger | None = None) -> str | None:
         logger.warning(line)
     else:
         logger.info(line)
-    dsn = os.environ.get(SENTRY_DSN_ENV, "").strip()
-    if not dsn:
-        return None
-    try:
-        client = _client(dsn, os.environ.get(SENTRY_ENVIRONMENT_ENV) or None)
-        # A forked scope made current only here: tags and client never leak to other code.
-        with sentry_sdk.new_scope() as scope:
-            scope.set_client(client)
-            for key, value in alert.tags().items():
-                scope.set_tag(key, value)
-            scope.set_context("discogs", {"kind": alert.kind, **alert.extra})
-            event_id = scope.capture_message(alert.message, level=alert.level)
-        client.flush(timeout=FLUSH_TIMEOUT_S)
-        return event_id
-    except Exception as exc:  # never let alerting take the sensor down; the log line is out
-        logger.warning(f"Sentry delivery failed ({type(exc).__name__}); the alert was logged")
-        return None
+    return capture_message(alert.message, level=alert.level, tags=alert.tags(),
+                           context={"kind": alert.kind, **alert.extra})
 
 
 def check_delivery() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -88,6 +88,34 @@ def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
     with pg_database() as url:
         yield url
+
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; no browser is ever downloaded
+
+
+def require_chromium() -> None:
+    """Skip (with the reason) where Debian's chromium is not installed; fail loudly in CI."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} not found (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(f"CI must have Chromium: {reason}")
+        pytest.skip(reason)
+
+
+def call_failed(node: pytest.Item) -> bool:
+    """Whether the test itself (not its setup or teardown) failed; for fixtures that leave
+    evidence behind on failure."""
+    report = getattr(node, "report_call", None)
+    return report is not None and report.failed
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the test item, so fixtures can tell a failed test."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import uuid
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ from resources.settings import PipelineSettings
 from resources.warehouse import WarehouseResource
 
 SENTRY_PROJECT = "42"
+# Alerts that say "this month failed" (check failures are alerted apart, per check).
+FAILURE_ALERTS = frozenset({"run_failure", "retries_exhausted"})
 
 
 @dataclass
@@ -107,3 +111,20 @@ class SentryStandIn:
                 if json.loads(header).get("type") == kind:
                     out.append(json.loads(payload))
         return out
+
+    def alerts(self, month: str, kinds: frozenset[str] = FAILURE_ALERTS) -> list[dict[str, Any]]:
+        """The events alerting ``kinds`` (the ``alert`` tag) for ``month``."""
+        return [e for e in self.events() if e.get("tags", {}).get("month") == month
+                and e["tags"].get("alert") in kinds]
+
+
+@contextlib.contextmanager
+def sentry_stand_in() -> Iterator[SentryStandIn]:
+    """A Sentry stand-in on its own server, for fixtures wider than one test (the
+    ``httpserver`` fixture clears what it received after each test)."""
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    try:
+        yield SentryStandIn(server)
+    finally:
+        server.stop()

@@ -26,7 +26,8 @@ from discogs_assets.lib.acquisition import (
 )
 from discogs_assets.lib.acquisition.mirror_server import Fault, FaultPlan, MirrorServer
 from discogs_assets.lib.errors import NonRetryableError, RetryableError
-from discogs_assets.lib.warehouse import ProcessingTable, make_engine
+from discogs_assets.lib.lifecycle import MonthLifecycle
+from discogs_assets.lib.warehouse import make_engine
 from tests.acquisition_helpers import (
     SAMPLE_DATE,
     SAMPLE_MONTH,
@@ -349,6 +350,6 @@ def test_garbled_checksum_fails_the_month_naming_file_and_offset(
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     message = failure.event_specific_data.error.message
     assert f"{name} is not text: byte offset {size // 2}" in message, message
-    row = ProcessingTable(make_engine(url)).get(SAMPLE_MONTH)
+    row = MonthLifecycle(make_engine(url)).get(SAMPLE_MONTH)
     assert str(row["status"]) == "failed" and row["failure_retryable"] is False
     assert f"{name} is not text" in row["last_error"]

@@ -57,3 +57,9 @@ def test_readme_configuration_table_lists_exactly_the_settings() -> None:
     table = text[text.index("## Configuration"):text.index("## Command line")]
     documented = set(re.findall(r"`((?:DISCOGS|LML|SENTRY)_[A-Z_]+)`", table))
     assert documented == {env for env, _, _ in Settings.documented()}
+
+
+def test_the_in_step_retry_after_ceiling_reaches_the_dump_source() -> None:
+    assert build_resources(Settings())["dump_source"].max_retry_after_seconds == 600.0
+    s = Settings.from_env({"DISCOGS_MAX_RETRY_AFTER_SECONDS": "5"})
+    assert build_resources(s)["dump_source"].max_retry_after_seconds == 5.0

@@ -72,6 +72,10 @@ class Settings:
         "DISCOGS_INGESTION_ENABLED",
         "the ingestion gate `feature_discog_ingestion` (a row in the warehouse's "
         "`feature_flags` table wins)"))
+    max_retry_after_s: float = field(default=600.0, metadata=env(
+        "DISCOGS_MAX_RETRY_AFTER_SECONDS",
+        "longest `Retry-After` from the dump host waited out inside a step; a longer one fails "
+        "the month for the retry sensor"))
     track_title_index: bool = field(default=False, metadata=env(
         "DISCOGS_TRACK_TITLE_INDEX",
         "build the opt-in hash index on `release_track.title` (exact track-title lookups; see "

@@ -19,7 +19,8 @@ def redact(text: str) -> str:
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # run_failure | check_failure | retries_exhausted | freshness | summary
+    kind: str  # run_failure | check_failure | retries_exhausted | freshness | summary |
+    # dump_late | disk_low
     message: str
     level: str = "error"  # error | warning | info
     month: str | None = None
