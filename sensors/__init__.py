@@ -3,9 +3,9 @@
 import dagster as dg
 
 from sensors.alerts import check_failure_alert, run_failure_alert
+from sensors.daily_summary import daily_summary
 from sensors.gate_watch import gate_watch_sensor
 from sensors.new_dump import new_dump_sensor
-from sensors.ops import daily_summary
 from sensors.retention import raw_retention
 from sensors.retry import retry_sensor
 

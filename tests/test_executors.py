@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from discogs_assets.definitions import defs
+from discogs_assets.definitions import defs, step_executor
 from discogs_assets.executors import (
     CELERY_QUEUE_TAG,
     IO_QUEUE,
@@ -20,7 +20,7 @@ def test_default_is_multiprocess_and_celery_is_chosen_by_setting(
 ) -> None:
     monkeypatch.delenv("DISCOGS_EXECUTOR", raising=False)
     default = defs().resolve_job_def("discogs_monthly").executor_def
-    assert default.name == "multi_or_in_process_executor"
+    assert default.name == step_executor.name == "multiprocess"  # the forkserver executor
     monkeypatch.setenv("DISCOGS_EXECUTOR", "celery")
     monkeypatch.setenv("DISCOGS_CELERY_BROKER", "amqp://app:s3cret@mq.internal:5672//")
     definitions = defs()

@@ -103,8 +103,17 @@ def test_failed_run_alerts_with_month_asset_run_and_attempt(
     assert str(row["status"]) == "failed" and row["failure_retryable"] is False
     assert "no dump published for 2022-07" in row["last_error"]
 
+    # The step's own exception reached Sentry from inside the run, with its traceback.
+    [step_event] = sentry.events()
+    [exception] = step_event["exception"]["values"]
+    assert "no dump published for 2022-07" in exception["value"]
+    assert exception["stacktrace"]["frames"]
+    assert {k: step_event["tags"][k] for k in ("month", "asset", "run_id", "attempt")} == {
+        "month": "2022-07", "asset": "discogs_checksum", "run_id": result.run_id, "attempt": "1"}
+
     _run_failure_tick(definitions, result, instance)
-    [event] = sentry.events()
+    step_again, event = sentry.events()
+    assert step_again == step_event and "exception" not in event  # the alert is a message
     assert event["tags"]["month"] == "2022-07"
     assert event["tags"]["asset"] == "discogs_checksum"
     assert event["tags"]["run_id"] == result.run_id

@@ -16,7 +16,7 @@ import time_machine
 from dagster._core.events import DagsterEvent
 
 from discogs_assets.lib.parsing import PARSER_VERSION
-from sensors.ops import daily_summary
+from sensors.daily_summary import daily_summary
 from sensors.retention import raw_retention
 from tests.lifecycle_helpers import drive_to
 from tests.orchestration_helpers import Env, add_run, make_env

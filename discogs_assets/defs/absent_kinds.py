@@ -8,6 +8,7 @@ import dagster as dg
 
 from discogs_assets.defs.month_step import MonthStep
 from discogs_assets.lib.layout import raw_dir
+from discogs_assets.lib.lifecycle import Stage
 from discogs_assets.lib.manifest import MonthManifest
 
 
@@ -20,7 +21,10 @@ def absent_kind_result(context: dg.AssetExecutionContext, step: MonthStep, data_
     if reason is None:
         return None
     context.log.info(f"month={step.month} {reason}")
-    step.finish(stats_patch={stats_key: {"absent": True}})
+    if step.stage is Stage.LOAD:  # a load applying nothing says why (zero-record guarantee)
+        step.finish(stats_patch={stats_key: {"absent": True}}, records=0, note=reason)
+    else:
+        step.finish(stats_patch={stats_key: {"absent": True}})
     # The asset's checks (declared with it) have nothing to judge: each passes, saying why.
     checks = [dg.AssetCheckResult(check_name=spec.name, passed=True, description=reason,
                                   metadata={"published": False})

@@ -19,6 +19,7 @@ import dagster as dg
 from discogs_assets.lib.errors import NonRetryableError, RetryableError
 from discogs_assets.lib.gate import IngestionGated
 from discogs_assets.lib.lifecycle import MonthLifecycle, ProcessingStatus, Stage
+from discogs_assets.lib.monitoring.sentry import capture_step_exception
 from resources.gate import IngestionGateResource
 from resources.warehouse import WarehouseResource
 
@@ -101,32 +102,39 @@ def month_step(
     lifecycle = MonthLifecycle(warehouse.migrate())
     step = context.asset_key.to_user_string()
     try:
-        if dump_host is not None:
-            _honour_host_backoff(lifecycle, dump_host)
-        if owner is not None and stage is not None:
-            lifecycle.start_stage(month, owner, stage, run_id=run_id,
-                                  parser_version=parser_version)
-        yield MonthStep(lifecycle, month, run_id, owner, stage)
-    except NonRetryableError as exc:
-        lifecycle.record_failure(month, error=f"{step}: {exc}", retryable=False, run_id=run_id)
-        raise dg.Failure(description=f"{step} ({month}): {exc}", allow_retries=False) from exc
-    except RetryableError as exc:
-        if exc.retry_after is None:
+        try:
+            if dump_host is not None:
+                _honour_host_backoff(lifecycle, dump_host)
+            if owner is not None and stage is not None:
+                lifecycle.start_stage(month, owner, stage, run_id=run_id,
+                                      parser_version=parser_version)
+            yield MonthStep(lifecycle, month, run_id, owner, stage)
+        except NonRetryableError as exc:
+            lifecycle.record_failure(month, error=f"{step}: {exc}", retryable=False, run_id=run_id)
+            raise dg.Failure(description=f"{step} ({month}): {exc}", allow_retries=False) from exc
+        except RetryableError as exc:
+            if exc.retry_after is None:
+                _record_retryable(context, lifecycle, step, exc)
+                raise
+            now = datetime.now(UTC)
+            not_before = now + timedelta(seconds=exc.retry_after)
+            if dump_host is not None:
+                lifecycle.record_host_backoff(dump_host, not_before, f"{step} ({month}): {exc}")
+            lifecycle.record_failure(month, error=f"{step}: {exc}", retryable=True, run_id=run_id,
+                                     next_retry_at=not_before)
+            context.log.warning(f"step={step} month={month} the dump host asked to wait "
+                                f"{exc.retry_after:.0f} s; next attempt not before "
+                                f"{not_before.isoformat()} (retry sensor)")
+            raise dg.Failure(description=f"{step} ({month}): {exc}; not retried before "
+                             f"{not_before.isoformat()}", allow_retries=False) from exc
+        except Exception as exc:
             _record_retryable(context, lifecycle, step, exc)
             raise
-        now = datetime.now(UTC)
-        not_before = now + timedelta(seconds=exc.retry_after)
-        if dump_host is not None:
-            lifecycle.record_host_backoff(dump_host, not_before, f"{step} ({month}): {exc}")
-        lifecycle.record_failure(month, error=f"{step}: {exc}", retryable=True, run_id=run_id,
-                                 next_retry_at=not_before)
-        context.log.warning(f"step={step} month={month} the dump host asked to wait "
-                            f"{exc.retry_after:.0f} s; next attempt not before "
-                            f"{not_before.isoformat()} (retry sensor)")
-        raise dg.Failure(description=f"{step} ({month}): {exc}; not retried before "
-                         f"{not_before.isoformat()}", allow_retries=False) from exc
     except Exception as exc:
-        _record_retryable(context, lifecycle, step, exc)
+        # Every failed step reaches Sentry (when SENTRY_DSN is set) with its traceback.
+        original = exc.__cause__ if isinstance(exc, dg.Failure) and exc.__cause__ else exc
+        capture_step_exception(original, month=month, asset=step, run_id=run_id,
+                               attempt=context.retry_number + 1)
         raise
 
 
