@@ -18,8 +18,8 @@ Configuration choices, and why:
 - ``auto_session_tracking=False``: a step is no user session; no session envelopes.
 - ``traces_sample_rate=1.0``: with no integration, the only spans are the ones the project
   starts itself (one per identity-caches run, carrying its counters); all of them are kept.
-- ``before_send`` masks credentials in URLs and the values of every secret setting (the DSN
-  first) anywhere in the event.
+- ``before_send`` (and ``before_send_transaction``) masks credentials in URLs and the values of
+  every secret setting (the DSN first) anywhere in the event.
 """
 
 from __future__ import annotations
@@ -82,8 +82,9 @@ def init_sentry(settings: Settings | None = None) -> bool:
     s = settings or Settings.from_env()
     dsn, environment = s.sentry_dsn, s.sentry_environment
     with _lock:
-        ours = _installed is not None and sentry_sdk.get_client() is _installed[0]
-        if ours and _installed is not None and _installed[1:] == (dsn, environment):
+        # Ours only while still the global client (a test may have installed its own).
+        ours = _installed if _installed and sentry_sdk.get_client() is _installed[0] else None
+        if ours and ours[1:] == (dsn, environment):
             return True
         if ours:  # the settings changed (tests; a process never sees its environment move)
             sentry_sdk.get_client().close(timeout=FLUSH_TIMEOUT_S)
@@ -93,6 +94,7 @@ def init_sentry(settings: Settings | None = None) -> bool:
             return False
         try:
             parsed = Dsn(dsn)
+            scrub = _scrubber(_secrets(s))
             sentry_sdk.init(
                 dsn=dsn,
                 environment=environment or None,
@@ -100,7 +102,8 @@ def init_sentry(settings: Settings | None = None) -> bool:
                 include_local_variables=False,
                 auto_session_tracking=False,
                 traces_sample_rate=1.0,
-                before_send=_scrubber(_secrets(s)),
+                before_send=scrub,
+                before_send_transaction=scrub,
             )
         except BadDsn as exc:
             _log.warning("SENTRY_DSN does not parse (%s; value not shown): Sentry is off", exc)
