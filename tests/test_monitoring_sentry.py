@@ -15,9 +15,15 @@ import pytest
 import sentry_sdk
 from pytest_httpserver import HTTPServer
 
+from discogs_assets.defs.month_step import month_step
+from discogs_assets.defs.partitions import monthly_partitions
 from discogs_assets.lib.caches import sentry_span
+from discogs_assets.lib.errors import RetryableError
+from discogs_assets.lib.lifecycle import Stage
 from discogs_assets.lib.monitoring.sentry import capture_step_exception, init_sentry
-from tests.orchestration_helpers import SentryStandIn
+from resources.gate import IngestionGateResource
+from resources.warehouse import WarehouseResource
+from tests.orchestration_helpers import SentryStandIn, make_env
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET_URL = "postgresql://app:s3cret@db:5432/warehouse"
@@ -142,3 +148,32 @@ def test_failing_step_of_a_multiprocess_run_reaches_sentry(
     assert step_pid != run.pid  # the step ran in a child process, not in the run's own
     assert "s3cret" not in json.dumps(event)
     assert "publickey" not in output
+
+
+@pytest.mark.parametrize(("error", "reported"), [
+    (RetryableError("HTTP 429 from the dump host", retry_after=3600), False),
+    (RetryableError("connection reset by the dump host"), True),
+], ids=["retry-after", "reset"])
+def test_a_wait_the_dump_host_asked_for_is_not_sent_as_an_exception(
+    sentry: SentryStandIn, tmp_path: Path, error: RetryableError, reported: bool
+) -> None:
+    """The host's Retry-After is an expected wait (the month records ``next_retry_at``); any
+    other failure of the same step still arrives with its traceback."""
+    assert init_sentry()
+
+    @dg.asset(partitions_def=monthly_partitions)
+    def raw_labels(context: dg.AssetExecutionContext, gate: IngestionGateResource,
+                   warehouse: WarehouseResource) -> None:
+        with month_step(context, gate, warehouse, owner="labels", stage=Stage.DOWNLOAD,
+                        dump_host="127.0.0.1"):
+            raise error
+
+    env = make_env(tmp_path)
+    result = dg.materialize([raw_labels], partition_key="2026-04", raise_on_error=False,
+                            resources={"gate": env.gate, "warehouse": env.warehouse})
+    assert not result.success
+    month = env.lifecycle().get("2026-04")
+    assert month is not None and month["status"] == "failed"
+    assert (month["next_retry_at"] is not None) is not reported
+    events = sentry.events()
+    assert [_exception(e)["value"] for e in events] == ([str(error)] if reported else [])

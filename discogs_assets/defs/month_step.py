@@ -48,6 +48,10 @@ class MonthStep:
                                     records=records, note=note)
 
 
+class _HostAskedToWait(dg.Failure):
+    """The dump host's Retry-After ended the step; the month waits for the retry sensor."""
+
+
 def _step_will_be_retried(context: dg.AssetExecutionContext) -> bool:
     policy = context.op_def.retry_policy
     return policy is not None and context.retry_number < policy.max_retries
@@ -125,13 +129,15 @@ def month_step(
             context.log.warning(f"step={step} month={month} the dump host asked to wait "
                                 f"{exc.retry_after:.0f} s; next attempt not before "
                                 f"{not_before.isoformat()} (retry sensor)")
-            raise dg.Failure(description=f"{step} ({month}): {exc}; not retried before "
-                             f"{not_before.isoformat()}", allow_retries=False) from exc
+            raise _HostAskedToWait(description=f"{step} ({month}): {exc}; not retried before "
+                                   f"{not_before.isoformat()}", allow_retries=False) from exc
         except Exception as exc:
             _record_retryable(context, lifecycle, step, exc)
             raise
+    except _HostAskedToWait:
+        raise  # expected: logged, recorded and retried by the sensor, not a bug for Sentry
     except Exception as exc:
-        # Every failed step reaches Sentry (when SENTRY_DSN is set) with its traceback.
+        # Every other failed step reaches Sentry (when SENTRY_DSN is set) with its traceback.
         original = exc.__cause__ if isinstance(exc, dg.Failure) and exc.__cause__ else exc
         capture_step_exception(original, month=month, asset=step, run_id=run_id,
                                attempt=context.retry_number + 1)
