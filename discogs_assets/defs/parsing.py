@@ -24,8 +24,7 @@ from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.layout import parsed_dir, previous_month, raw_dir
 from discogs_assets.lib.lifecycle import MonthLifecycle, Stage
 from discogs_assets.lib.manifest import MonthManifest
-from discogs_assets.lib.orchestration import quality
-from discogs_assets.lib.parsing import PARSER_VERSION, ParseProgress, parse_dump
+from discogs_assets.lib.parsing import PARSER_VERSION, ParseProgress, parse_dump, quality
 from discogs_assets.lib.settings import Settings
 from discogs_assets.lib.tables import ENTITIES, tables_for
 from resources.gate import IngestionGateResource

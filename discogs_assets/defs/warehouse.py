@@ -21,9 +21,8 @@ from discogs_assets.defs.partitions import (
 )
 from discogs_assets.lib.layout import parsed_dir
 from discogs_assets.lib.lifecycle import Stage
-from discogs_assets.lib.orchestration import quality
 from discogs_assets.lib.tables import ENTITIES, ENTITY_ROOT_TABLE
-from discogs_assets.lib.warehouse import LoadResult, list_models, load_month, run_models
+from discogs_assets.lib.warehouse import LoadResult, list_models, load_month, quality, run_models
 from resources.gate import IngestionGateResource
 from resources.settings import PipelineSettings
 from resources.warehouse import WarehouseResource
