@@ -268,16 +268,10 @@ def download_file(
                 seconds = time.monotonic() - started
                 tracker.report(size, size)
                 return DownloadResult(
-                    final,
-                    size,
-                    seconds,
-                    tracker.mb_per_s(),
-                    digest,
-                    request_count() - requests_before,
-                    False,
-                    expected is not None,
-                    tracker.transferred,
-                    writer.resumed_from,
+                    final, size, seconds, tracker.mb_per_s(), digest,
+                    request_count() - requests_before, skipped=False,
+                    verified=expected is not None, transferred=tracker.transferred,
+                    resumed_from=writer.resumed_from,
                 )
             part.unlink(missing_ok=True)
             if pass_no == 1:
