@@ -33,6 +33,7 @@ from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
+from dagster._core.instance.ref import InstanceRef
 
 from discogs_assets.executors import delete_queues
 from discogs_assets.lib.caches import import_identities
@@ -129,7 +130,7 @@ def one_run(root: Path, mirror: Path, month: str, executor: str, workers: int) -
                 cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
             if done.returncode:
                 raise RuntimeError(done.stdout[-3000:] + done.stderr[-3000:])
-            with dg.DagsterInstance.from_config(str(home)) as instance:
+            with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
                 (run,) = instance.get_runs()
                 return measure(instance, run.run_id)
         finally:

@@ -30,6 +30,7 @@ import pytest
 import sqlalchemy as sa
 from chain_helpers import chain_defs, failures, run_month, warehouse_snapshot
 from conftest import IN_CI, pg_database
+from dagster._core.instance.ref import InstanceRef
 
 from discogs_assets.executors import delete_queues
 from discogs_assets.lib.acquisition import sha256_file
@@ -93,7 +94,7 @@ class Cluster:
         self.workers[name].wait(timeout=60)
 
     def instance(self) -> dg.DagsterInstance:
-        return dg.DagsterInstance.from_config(self.env["DAGSTER_HOME"])
+        return dg.DagsterInstance.from_ref(InstanceRef.from_dir(self.env["DAGSTER_HOME"]))
 
     def launch(self, month: str, assets: str | None = None) -> subprocess.Popen:
         """The month job, or an asset run of ``assets``, as an operator launches it."""
