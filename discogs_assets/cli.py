@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
     from discogs_assets.lib.caches import PurgeCounts
 
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]  # what add_subparsers returns
+
 # Each command imports what it needs when it runs: `--help` and `parse` must not pay for
 # Dagster, pandera or SQLAlchemy (tests/test_cli.py holds them to it).
 
@@ -252,10 +254,17 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from discogs_assets.lib.sample_mirror import DEFAULT_MONTHS
-
     parser = argparse.ArgumentParser(prog="discogs-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_dump_commands(sub)
+    _add_warehouse_commands(sub)
+    _add_service_commands(sub)
+    return parser
+
+
+def _add_dump_commands(sub: Subparsers) -> None:
+    """sample-mirror, serve-mirror, parse: dump files without the pipeline."""
+    from discogs_assets.lib.sample_mirror import DEFAULT_MONTHS
 
     p = sub.add_parser("sample-mirror", help="write a realistic local dump mirror")
     p.add_argument("dir")
@@ -281,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-bad-records", type=int, default=0)
     p.set_defaults(func=_cmd_parse)
 
+
+def _add_warehouse_commands(sub: Subparsers) -> None:
+    """identities, gate, plan-backfill: what an operator changes or asks of the warehouse."""
     p = sub.add_parser("identities", help="manage the identities the caches are warmed for")
     isub = p.add_subparsers(dest="identities_command", required=True)
     ip = isub.add_parser("import", help="import (upsert) identities from a CSV file, atomically")
@@ -318,6 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warehouse-url", default=None)
     p.set_defaults(func=_cmd_plan_backfill)
 
+
+def _add_service_commands(sub: Subparsers) -> None:
+    """worker, metrics, verify, init-home, demo: processes to run and deploy checks."""
+    from discogs_assets.lib.sample_mirror import DEFAULT_MONTHS
+
     p = sub.add_parser("worker", help="a Celery worker running the steps of "
                        "DISCOGS_EXECUTOR=celery runs")
     p.add_argument("--queue", default="io,cpu",
@@ -351,7 +368,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--months", nargs="+", default=list(DEFAULT_MONTHS), metavar="YYYY-MM")
     p.add_argument("--scale", type=int, default=1)
     p.set_defaults(func=_cmd_demo)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,7 +27,6 @@ import dagster as dg
 import httpx
 import sqlalchemy as sa
 import yaml
-from dagster._core.events import DagsterEventType
 
 from discogs_assets.lib.caches import import_identities
 from discogs_assets.lib.settings import Settings
@@ -276,8 +275,8 @@ class LiveDagster:
         """The step and run failures of a run, for assertion messages."""
         lines = []
         for record in self.instance.get_records_for_run(
-                run_id, of_type={DagsterEventType.STEP_FAILURE,
-                                 DagsterEventType.RUN_FAILURE}).records:
+                run_id, of_type={dg.DagsterEventType.STEP_FAILURE,
+                                 dg.DagsterEventType.RUN_FAILURE}).records:
             event = record.event_log_entry
             data = event.dagster_event.event_specific_data if event.dagster_event else None
             error = getattr(data, "error", None)

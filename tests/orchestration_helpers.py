@@ -13,12 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster._core.remote_origin import (
-    InProcessCodeLocationOrigin,
-    RemoteJobOrigin,
-    RemoteRepositoryOrigin,
-)
-from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from pytest_httpserver import HTTPServer
 
 from discogs_assets.lib.gate import set_gate
@@ -27,6 +21,7 @@ from resources.dump_source import DumpSourceResource
 from resources.gate import IngestionGateResource
 from resources.settings import PipelineSettings
 from resources.warehouse import WarehouseResource
+from tests.queued_run_origin import monthly_code_origin
 
 SENTRY_PROJECT = "42"
 # Alerts that say "this month failed" (check failures are alerted apart, per check).
@@ -72,12 +67,9 @@ def add_run(instance: dg.DagsterInstance, month: str, status: dg.DagsterRunStatu
             job_name: str = "discogs_monthly") -> dg.DagsterRun:
     """A run record as the daemon would have created it (queued or started)."""
     # A queued run must say where its code lives (the queue launches it from there).
-    origin = RemoteJobOrigin(RemoteRepositoryOrigin(InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(module_name="discogs_assets.definitions")), "__repository__"),
-        job_name)
     return instance.add_run(dg.DagsterRun(
         job_name=job_name, run_id=str(uuid.uuid4()), status=status,
-        tags={"dagster/partition": month}, remote_job_origin=origin))
+        tags={"dagster/partition": month}, remote_job_origin=monthly_code_origin(job_name)))
 
 
 class SentryStandIn:

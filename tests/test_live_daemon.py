@@ -21,7 +21,6 @@ from typing import Any
 import dagster as dg
 import pytest
 import sqlalchemy as sa
-from dagster._core.events import DagsterEvent, DagsterEventType
 
 from discogs_assets.lib.acquisition.mirror_server import Fault, FaultPlan
 from discogs_assets.lib.layout import month_of, previous_month
@@ -90,7 +89,7 @@ def _logs_on_failure(request: pytest.FixtureRequest, live: Live) -> Iterator[Non
 
 
 def _step_event(live: Live, run_id: str, step_key: str,
-                event_type: DagsterEventType) -> DagsterEvent | None:
+                event_type: dg.DagsterEventType) -> dg.DagsterEvent | None:
     """The latest ``event_type`` event of ``step_key`` in ``run_id``."""
     records = live.dagster.instance.get_records_for_run(run_id, of_type=event_type).records
     events = [r.event_log_entry.dagster_event for r in records
@@ -101,7 +100,7 @@ def _step_event(live: Live, run_id: str, step_key: str,
 def _kill_step(live: Live, run_id: str, step_key: str) -> None:
     """SIGKILL the process running ``step_key`` (its pid from STEP_WORKER_STARTED), after
     checking it is a step process started by the daemon."""
-    started = _step_event(live, run_id, step_key, DagsterEventType.STEP_WORKER_STARTED)
+    started = _step_event(live, run_id, step_key, dg.DagsterEventType.STEP_WORKER_STARTED)
     assert started is not None and started.pid is not None, f"{step_key} has no process yet"
     assert live.dagster.owns(started.pid), f"{started.pid} is not one of ours"
     assert b"multiprocessing" in Path(f"/proc/{started.pid}/cmdline").read_bytes()
@@ -156,10 +155,10 @@ def test_killed_step_processes_are_retried_and_nothing_is_half_written(live: Liv
     _kill_step(live, run_id, "raw_labels")
 
     def parse_process_started() -> bool:
-        done = _step_event(live, run_id, "parsed_labels", DagsterEventType.STEP_SUCCESS)
+        done = _step_event(live, run_id, "parsed_labels", dg.DagsterEventType.STEP_SUCCESS)
         assert done is None, "parsed_labels finished before it could be killed"
         return _step_event(live, run_id, "parsed_labels",
-                           DagsterEventType.STEP_WORKER_STARTED) is not None
+                           dg.DagsterEventType.STEP_WORKER_STARTED) is not None
 
     wait_until("the parsed_labels step process", parse_process_started, STEP_TIMEOUT_S, 0.5,
                live.dagster.describe)
@@ -170,8 +169,8 @@ def test_killed_step_processes_are_retried_and_nothing_is_half_written(live: Liv
     assert killed.status is dg.DagsterRunStatus.FAILURE
     errors = live.dagster.run_errors(run_id)
     assert "parsed_labels" in errors and "raw_labels" not in errors, errors
-    assert _step_event(live, run_id, "raw_labels", DagsterEventType.STEP_UP_FOR_RETRY)
-    assert _step_event(live, run_id, "raw_labels", DagsterEventType.STEP_SUCCESS)
+    assert _step_event(live, run_id, "raw_labels", dg.DagsterEventType.STEP_UP_FOR_RETRY)
+    assert _step_event(live, run_id, "raw_labels", dg.DagsterEventType.STEP_SUCCESS)
 
     retried = live.dagster.wait_for_run(
         "the retry sensor's run", _is(PREVIOUS, "retry"), timeout=RUN_TIMEOUT_S)

@@ -15,10 +15,9 @@ from discogs_assets.definitions import defs
 from discogs_assets.defs.parsing import parsed_results
 from discogs_assets.lib.layout import parsed_dir, raw_dir
 from discogs_assets.lib.lifecycle import MonthLifecycle
-from discogs_assets.lib.orchestration import quality
 from discogs_assets.lib.parsing import PARSER_VERSION
 from discogs_assets.lib.tables import ENTITIES
-from discogs_assets.lib.warehouse import make_engine
+from discogs_assets.lib.warehouse import make_engine, quality
 from sensors.alerts import check_failure_alert
 from tests.acquisition_helpers import SAMPLE_MONTH, build_mirror
 from tests.orchestration_helpers import SentryStandIn

@@ -14,7 +14,6 @@ from discogs_assets.lib.orchestration.new_dump import (
     NewDumpCursor,
     new_dump_run_key,
 )
-from discogs_assets.lib.orchestration.quality import count_drift
 from discogs_assets.lib.orchestration.retention import (
     RetentionPlan,
     delete_month_dirs,
@@ -43,6 +42,7 @@ from discogs_assets.lib.orchestration.summary import (
     months_parsed_by_older,
     summarize,
 )
+from discogs_assets.lib.parsing.quality import count_drift
 from discogs_assets.lib.settings import Settings, SettingsError
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

@@ -13,7 +13,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import time_machine
-from dagster._core.events import DagsterEvent
 
 from discogs_assets.lib.parsing import PARSER_VERSION
 from sensors.daily_summary import daily_summary
@@ -54,7 +53,7 @@ def _names(root: Path) -> list[str]:
 def _after_success(env: Env, instance: dg.DagsterInstance, job_name: str = "discogs_monthly"
                    ) -> None:
     run = add_run(instance, "2026-03", dg.DagsterRunStatus.SUCCESS, job_name=job_name)
-    event = DagsterEvent("PIPELINE_SUCCESS", job_name=job_name)
+    event = dg.DagsterEvent("PIPELINE_SUCCESS", job_name=job_name)
     context = dg.build_run_status_sensor_context(
         sensor_name="discogs_raw_retention", dagster_event=event, dagster_instance=instance,
         dagster_run=run, resources={"settings": env.settings, "warehouse": env.warehouse})

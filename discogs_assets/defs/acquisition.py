@@ -5,7 +5,6 @@ recorded for the unchanged file) and ``discogs_checksum:latest_month_fresh`` (a 
 partitioned: it judges the newest published month; the daily summary sensor evaluates it too).
 """
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -20,6 +19,7 @@ from discogs_assets.defs.partitions import (
     monthly_check,
     monthly_partitions,
 )
+from discogs_assets.defs.progress import ProgressLog
 from discogs_assets.executors import IO_STEP_TAGS
 from discogs_assets.lib.acquisition import DownloadResult
 from discogs_assets.lib.errors import NonRetryableError
@@ -179,7 +179,7 @@ def _raw_asset(entity: str) -> dg.AssetsDefinition:
                     listed,
                     month_dir,
                     expected_sha256=expected,
-                    progress=_progress_logger(context, listed.name),
+                    progress=_download_progress(context, listed.name),
                 )
             step.finish(stats_patch={f"raw_{entity}": {
                 "bytes": result.bytes, "seconds": round(result.seconds, 3),
@@ -218,20 +218,16 @@ def _sha256_result(result: DownloadResult, expected: str | None) -> dg.AssetChec
         f"{name}: sha256 {result.sha256} but the CHECKSUM lists {expected}")
 
 
-def _progress_logger(
+def _download_progress(
     context: dg.AssetExecutionContext, name: str
 ) -> Callable[[int, int | None, float, float | None], None]:
-    last = [0.0]
+    log = ProgressLog(context, PROGRESS_LOG_SECONDS)
 
     def report(done: int, total: int | None, mbps: float, eta_s: float | None) -> None:
-        now = time.monotonic()
-        if now - last[0] < PROGRESS_LOG_SECONDS and (total is None or done < total):
-            return
-        last[0] = now
         pct = f"{100 * done / total:.1f}%" if total else "?%"
         eta = f"{eta_s:.0f}s" if eta_s is not None else "?"
-        context.log.info(f"download file={name} bytes={done} total={total} progress={pct} "
-                         f"mb_per_s={mbps:.1f} eta={eta}")
+        log.info(f"download file={name} bytes={done} total={total} progress={pct} "
+                 f"mb_per_s={mbps:.1f} eta={eta}", done=total is not None and done >= total)
 
     return report
 

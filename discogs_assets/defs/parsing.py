@@ -6,7 +6,6 @@ the previous month, ``schema_and_unique_keys`` (pandera). A warning: ``missing_k
 """
 
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,12 +19,12 @@ from discogs_assets.defs.partitions import (
     monthly_check,
     monthly_partitions,
 )
+from discogs_assets.defs.progress import ProgressLog
 from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.layout import parsed_dir, previous_month, raw_dir
 from discogs_assets.lib.lifecycle import MonthLifecycle, Stage
 from discogs_assets.lib.manifest import MonthManifest
-from discogs_assets.lib.orchestration import quality
-from discogs_assets.lib.parsing import PARSER_VERSION, ParseProgress, parse_dump
+from discogs_assets.lib.parsing import PARSER_VERSION, ParseProgress, parse_dump, quality
 from discogs_assets.lib.settings import Settings
 from discogs_assets.lib.tables import ENTITIES, tables_for
 from resources.gate import IngestionGateResource
@@ -98,7 +97,7 @@ def _parsed_asset(entity: str) -> dg.AssetsDefinition:
                 workers=settings.parse_workers,
                 engine=config.engine,
                 max_bad_records=config.max_bad_records,
-                progress=_progress_logger(context, listed.name),
+                progress=_parse_progress(context, listed.name),
             )
             for bad in result.bad_records:
                 context.log.warning(f"skipped broken record: {bad}")
@@ -178,19 +177,15 @@ def _previous_count(data_path: Path, lifecycle: MonthLifecycle, month: str,
     return int(recorded) if recorded is not None else None
 
 
-def _progress_logger(
+def _parse_progress(
     context: dg.AssetExecutionContext, name: str
 ) -> Callable[[ParseProgress], None]:
-    last = [time.monotonic()]
+    log = ProgressLog(context, PROGRESS_LOG_SECONDS)
 
     def report(progress: ParseProgress) -> None:
-        now = time.monotonic()
-        if now - last[0] < PROGRESS_LOG_SECONDS:
-            return
-        last[0] = now
         rate = progress.bytes_xml / 1e6 / progress.seconds if progress.seconds else 0.0
-        context.log.info(f"parse file={name} records={progress.records} "
-                         f"mb_xml={progress.bytes_xml / 1e6:.0f} mb_per_s={rate:.1f}")
+        log.info(f"parse file={name} records={progress.records} "
+                 f"mb_xml={progress.bytes_xml / 1e6:.0f} mb_per_s={rate:.1f}")
 
     return report
 

@@ -21,9 +21,8 @@ from discogs_assets.defs.partitions import (
 )
 from discogs_assets.lib.layout import parsed_dir
 from discogs_assets.lib.lifecycle import Stage
-from discogs_assets.lib.orchestration import quality
 from discogs_assets.lib.tables import ENTITIES, ENTITY_ROOT_TABLE
-from discogs_assets.lib.warehouse import LoadResult, list_models, load_month, run_models
+from discogs_assets.lib.warehouse import LoadResult, list_models, load_month, quality, run_models
 from resources.gate import IngestionGateResource
 from resources.settings import PipelineSettings
 from resources.warehouse import WarehouseResource
@@ -72,18 +71,23 @@ class LoadConfig(dg.Config):
     """Operator override for this run: apply a month even if an entity shrank past the guard."""
 
 
-def _warehouse_asset(entity: str, previous: str | None) -> dg.AssetsDefinition:
-    root = ENTITY_ROOT_TABLE[entity]
+def _check_specs(entity: str) -> list[dg.AssetCheckSpec]:
     asset = f"warehouse_{entity}"
-    deps: list = [f"parsed_{entity}", _model_key(root)]
-    if previous:
-        deps.append(f"warehouse_{previous}")
     checks = [monthly_check(REFERENCES_CHECK, asset, description="Counts references to ids "
                             "missing from the warehouse (kept as data; a warning).")]
     if entity == ENTITIES[-1]:  # the month is complete once releases are in
         checks.append(monthly_check(HEALTH_CHECK, asset, description="v_month_health, "
                                     "v_failed_months and v_pending_months agree with "
                                     "discogs_data_processing."))
+    return checks
+
+
+def _warehouse_asset(entity: str, previous: str | None) -> dg.AssetsDefinition:
+    root = ENTITY_ROOT_TABLE[entity]
+    asset = f"warehouse_{entity}"
+    deps: list = [f"parsed_{entity}", _model_key(root)]
+    if previous:
+        deps.append(f"warehouse_{previous}")
 
     @dg.asset(
         name=asset,
@@ -96,7 +100,7 @@ def _warehouse_asset(entity: str, previous: str | None) -> dg.AssetsDefinition:
         pool="discogs_warehouse",
         description=f"Current state of {entity} in the SQL warehouse: changed rows upserted, "
         "absent ones tombstoned, monotonic (an older month never overwrites newer data).",
-        check_specs=checks,
+        check_specs=_check_specs(entity),
     )
     def warehouse_entity(
         context: dg.AssetExecutionContext,
@@ -120,16 +124,7 @@ def _warehouse_asset(entity: str, previous: str | None) -> dg.AssetsDefinition:
                 allow_shrink=config.allow_shrink,
                 log=context.log,
             )
-            stats = {
-                "added": result.added,
-                "changed": result.changed,
-                "removed": result.removed,
-                "unchanged": result.unchanged,
-                "revived": result.revived,
-                "historical": result.historical,
-                "seconds": round(result.seconds, 3),
-                "dangling": result.dangling,
-            }
+            stats = _load_stats(result)
             if result.historical:
                 context.log.warning(
                     f"month={month} entity={entity} is older than the warehouse's current month: "
@@ -159,6 +154,20 @@ def _warehouse_asset(entity: str, previous: str | None) -> dg.AssetsDefinition:
         )
 
     return warehouse_entity
+
+
+def _load_stats(result: LoadResult) -> dict:
+    """What the load did, as the month's processing row records it."""
+    return {
+        "added": result.added,
+        "changed": result.changed,
+        "removed": result.removed,
+        "unchanged": result.unchanged,
+        "revived": result.revived,
+        "historical": result.historical,
+        "seconds": round(result.seconds, 3),
+        "dangling": result.dangling,
+    }
 
 
 def _references_result(entity: str, result: LoadResult, engine: sa.Engine

@@ -182,6 +182,49 @@ def _already_done(
     return None
 
 
+@dataclass
+class _PartWriter:
+    """Streams the file into ``<name>.part``, hashing as it writes; resumes a part already there."""
+
+    name: str
+    file: DumpFile
+    part: Path
+    opener: Opener
+    chunk_size: int
+    tracker: _Progress
+    log: Logger
+    resumed_from: int = 0  # offset of the first resume the server honoured (0 = none)
+
+    def attempt(self) -> tuple[str, int]:
+        """One transfer to the end of the file: (sha256, size)."""
+        name, part = self.name, self.part
+        offset = part.stat().st_size if part.exists() else 0
+        try:
+            with self.opener(self.file, offset) as transfer:
+                if transfer.start and transfer.start == offset:
+                    hasher, done = _hash_prefix(part, self.chunk_size)
+                    self.resumed_from = self.resumed_from or offset
+                    mode = "ab"
+                else:  # a 200 to a Range request: the server restarts from zero
+                    if offset:
+                        self.log.info("%s: server ignored the Range request; restarting", name)
+                    hasher, done, mode = hashlib.sha256(), 0, "wb"
+                with open(part, mode) as fh:
+                    for chunk in transfer.chunks:
+                        fh.write(chunk)
+                        hasher.update(chunk)
+                        done += len(chunk)
+                        self.tracker.update(done, transfer.total, len(chunk))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        except RangeNotHonoured:
+            part.unlink(missing_ok=True)
+            raise
+        if transfer.total is not None and done != transfer.total:
+            raise TransientDownloadError(f"{name}: received {done} of {transfer.total} bytes")
+        return hasher.hexdigest(), done
+
+
 def download_file(
     file: DumpFile,
     dest_dir: Path,
@@ -210,40 +253,12 @@ def download_file(
         have = part.stat().st_size if part.exists() else 0
         check_free_space(dest_dir, max(file.size - have, 0), settings.free_bytes)
         tracker = _Progress(name, file.size, settings.progress_interval, progress, log)
-        resumed_from = 0
-
-        def attempt() -> tuple[str, int]:
-            nonlocal resumed_from
-            offset = part.stat().st_size if part.exists() else 0
-            try:
-                with opener(file, offset) as transfer:
-                    if transfer.start and transfer.start == offset:
-                        hasher, done = _hash_prefix(part, settings.chunk_size)
-                        resumed_from = resumed_from or offset
-                        mode = "ab"
-                    else:  # a 200 to a Range request: the server restarts from zero
-                        if offset:
-                            log.info("%s: server ignored the Range request; restarting", name)
-                        hasher, done, mode = hashlib.sha256(), 0, "wb"
-                    with open(part, mode) as fh:
-                        for chunk in transfer.chunks:
-                            fh.write(chunk)
-                            hasher.update(chunk)
-                            done += len(chunk)
-                            tracker.update(done, transfer.total, len(chunk))
-                        fh.flush()
-                        os.fsync(fh.fileno())
-            except RangeNotHonoured:
-                part.unlink(missing_ok=True)
-                raise
-            if transfer.total is not None and done != transfer.total:
-                raise TransientDownloadError(f"{name}: received {done} of {transfer.total} bytes")
-            return hasher.hexdigest(), done
-
+        writer = _PartWriter(name, file, part, opener, settings.chunk_size, tracker, log)
         first_bad: str | None = None
         for pass_no in (1, 2):  # the second pass is the one re-download after a mismatch
             digest, size = retry_call(
-                attempt, settings.retry, what=f"download {name}", sleep=settings.sleep, log=log
+                writer.attempt, settings.retry, what=f"download {name}", sleep=settings.sleep,
+                log=log,
             )
             problem = _mismatch(file, size, digest, expected)
             if problem is None:
@@ -253,16 +268,10 @@ def download_file(
                 seconds = time.monotonic() - started
                 tracker.report(size, size)
                 return DownloadResult(
-                    final,
-                    size,
-                    seconds,
-                    tracker.mb_per_s(),
-                    digest,
-                    request_count() - requests_before,
-                    False,
-                    expected is not None,
-                    tracker.transferred,
-                    resumed_from,
+                    final, size, seconds, tracker.mb_per_s(), digest,
+                    request_count() - requests_before, skipped=False,
+                    verified=expected is not None, transferred=tracker.transferred,
+                    resumed_from=writer.resumed_from,
                 )
             part.unlink(missing_ok=True)
             if pass_no == 1:

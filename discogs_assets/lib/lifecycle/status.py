@@ -25,6 +25,11 @@ class ProcessingStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+PENDING_STATUSES = frozenset({ProcessingStatus.NOT_STARTED, ProcessingStatus.DOWNLOADING,
+                              ProcessingStatus.READY_FOR_PROCESSING, ProcessingStatus.PROCESSING})
+"""A month neither completed nor failed (what v_pending_months lists)."""
+
+
 class Stage(enum.StrEnum):
     """The three per-entity steps of a month, in order."""
 

@@ -80,36 +80,52 @@ def _entities(engine: sa.Engine, month: str) -> dict[str, dict]:
 
 def warehouse_checks(url: str, *, parser_version: str) -> list[Check]:
     """The warehouse at ``url``, read only (a missing SQLite file is not created)."""
-    engines: list[sa.Engine] = []
+    warehouse = _WarehouseChecks(url, parser_version)
+    return [
+        ("warehouse reachable", warehouse.reachable),
+        ("zero-record guarantee present", warehouse.zero_records_guarantee),
+        ("health views answer", warehouse.views_answer),
+        ("latest month complete and non-empty", warehouse.latest_month_complete),
+        ("parsers current", warehouse.parsers_current),
+    ]
 
-    def connect() -> sa.Engine:
-        if not engines:
+
+class _WarehouseChecks:
+    """The warehouse checks, sharing one engine opened by the first check that needs it."""
+
+    def __init__(self, url: str, parser_version: str) -> None:
+        self.url = url
+        self.parser_version = parser_version
+        self._engine: sa.Engine | None = None
+
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
             try:
-                engines.append(reader_engine(url))
+                self._engine = reader_engine(self.url)
             except WarehouseUnreadable as exc:
                 raise CheckFailed(str(exc)) from None
-        return engines[0]
+        return self._engine
 
-    def reachable() -> str:
-        engine = connect()
+    def reachable(self) -> str:
+        engine = self.engine()
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         return f"{engine.dialect.name} at {redact_url(engine.url)}"
 
-    def zero_records_guarantee() -> str:
-        checks = sa.inspect(connect()).get_check_constraints("discogs_month_phases")
+    def zero_records_guarantee(self) -> str:
+        checks = sa.inspect(self.engine()).get_check_constraints("discogs_month_phases")
         found = [c for c in checks if c.get("name") == ZERO_RECORDS_CONSTRAINT]
         if not found:
             raise CheckFailed(f"discogs_month_phases has no CHECK {ZERO_RECORDS_CONSTRAINT}: "
                               "run the warehouse_schema job (the models add it)")
         return f"CHECK {ZERO_RECORDS_CONSTRAINT} ({' '.join(found[0]['sqltext'].split())})"
 
-    def views_answer() -> str:
+    def views_answer(self) -> str:
         views = [m.name for m in list_models() if m.name.startswith("v_")]
         broken = []
         for view in views:
             try:  # a connection each: a failed statement spoils a PostgreSQL transaction
-                with connect().connect() as conn:
+                with self.engine().connect() as conn:
                     conn.execute(sa.text(f"SELECT * FROM {view} LIMIT 1")).all()
             except sa.exc.DBAPIError as exc:
                 broken.append(f"{view} ({str(exc.orig).strip().splitlines()[0]})")
@@ -118,14 +134,14 @@ def warehouse_checks(url: str, *, parser_version: str) -> list[Check]:
                               "run the warehouse_schema job")
         return f"{len(views)} views: {', '.join(views)}"
 
-    def latest_month_complete() -> str:
-        row, in_flight = _latest_finished(MonthLifecycle(connect()))
+    def latest_month_complete(self) -> str:
+        row, in_flight = _latest_finished(MonthLifecycle(self.engine()))
         month = row["month"]
         newer = f" (newer, in flight: {', '.join(in_flight)})" if in_flight else ""
         if row["status"] is S.FAILED:
             raise CheckFailed(f"{month} failed: {row.get('last_error') or 'no error recorded'}"
                               f"{newer}")
-        entities = _entities(connect(), month)
+        entities = _entities(self.engine(), month)
         empty = [f"{e} ({entities[e].get('note') or 'no note'})" for e in ENTITIES
                  if e in entities and entities[e]["silent_failure"]]
         if empty:
@@ -135,32 +151,24 @@ def warehouse_checks(url: str, *, parser_version: str) -> list[Check]:
                            if e in entities)
         return f"{month} completed: {counts} records loaded{newer}"
 
-    def parsers_current() -> str:
-        rows = MonthLifecycle(connect()).all()
+    def parsers_current(self) -> str:
+        rows = MonthLifecycle(self.engine()).all()
         completed = [r for r in rows if r["status"] is S.COMPLETED]
         if not completed:
             raise CheckFailed("no completed month to compare the parser version of")
         month = max(r["month"] for r in completed)
-        versions = {e: r.get("parser_version") for e, r in _entities(connect(), month).items()
+        versions = {e: r.get("parser_version") for e, r in _entities(self.engine(), month).items()
                     if e in ENTITIES}
         stale = [f"{e} by {v or 'an unknown parser'}" for e, v in versions.items()
-                 if not v or is_older(str(v), parser_version)]
+                 if not v or is_older(str(v), self.parser_version)]
         older = sorted({r["month"] for r in rows if r.get("parser_version")
-                        and is_older(str(r["parser_version"]), parser_version)} - {month})
+                        and is_older(str(r["parser_version"]), self.parser_version)} - {month})
         also = (f"; {len(older)} older month(s) parsed by an older parser: {', '.join(older)} "
                 "(backfill them)") if older else ""
         if stale:
             raise CheckFailed(f"{month} parsed {', '.join(stale)}, deployed parser "
-                              f"{parser_version}: backfill {month}{also}")
-        return f"{month} parsed by parser {parser_version} (the deployed one){also}"
-
-    return [
-        ("warehouse reachable", reachable),
-        ("zero-record guarantee present", zero_records_guarantee),
-        ("health views answer", views_answer),
-        ("latest month complete and non-empty", latest_month_complete),
-        ("parsers current", parsers_current),
-    ]
+                              f"{self.parser_version}: backfill {month}{also}")
+        return f"{month} parsed by parser {self.parser_version} (the deployed one){also}"
 
 
 def data_dir_check(data_dir: Path) -> Check:

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from discogs_assets.lib.acquisition.download import existing_ancestor, human_bytes
+from discogs_assets.lib.lifecycle.status import PENDING_STATUSES
 
 GB = 10**9  # as the sizes in logs and the README: decimal
-PENDING_STATUSES = ("not_started", "downloading", "ready_for_processing", "processing")
 DEFAULT_STALE_HOURS = 24.0
 
 
