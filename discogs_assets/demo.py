@@ -19,8 +19,8 @@ def run_demo(months: Sequence[str], scale: int, print_fn: Callable[[str], None] 
     # Imported here so `discogs-pipeline sample-mirror` stays light.
     import dagster as dg
 
-    from discogs_assets.defs.jobs import MONTHLY_JOB_NAME, SCHEMA_JOB_NAME
     from discogs_assets.lib.caches import import_identities
+    from discogs_assets.lib.job_names import MONTHLY_JOB_NAME, SCHEMA_JOB_NAME
     from discogs_assets.lib.sample_mirror import build_sample_mirror
 
     started = time.monotonic()

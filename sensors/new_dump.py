@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from discogs_assets.defs.jobs import MONTHLY_JOB_NAME
 from discogs_assets.lib.acquisition import DumpIncomplete, DumpNotPublished
 from discogs_assets.lib.errors import NonRetryableError, RetryableError
 from discogs_assets.lib.gate import GATED_MESSAGE
+from discogs_assets.lib.job_names import MONTHLY_JOB_NAME
 from discogs_assets.lib.layout import month_of
 from discogs_assets.lib.lifecycle import MonthLifecycle
 from discogs_assets.lib.orchestration.new_dump import (

@@ -14,8 +14,8 @@ from typing import Any
 
 import dagster as dg
 
-from discogs_assets.defs.jobs import MONTHLY_JOB_NAME
 from discogs_assets.lib.gate import GATED_MESSAGE
+from discogs_assets.lib.job_names import MONTHLY_JOB_NAME
 from discogs_assets.lib.orchestration.alerts import Alert
 from discogs_assets.lib.orchestration.retry import (
     BackoffPolicy,

@@ -7,7 +7,7 @@ implicit asset job, ``__ASSET_JOB``). Both carry the month as their partition ta
 
 import dagster as dg
 
-from discogs_assets.defs.jobs import MONTHLY_JOB_NAME
+from discogs_assets.lib.job_names import MONTHLY_JOB_NAME
 from discogs_assets.lib.layout import MONTH_RE
 
 PARTITION_TAG = "dagster/partition"

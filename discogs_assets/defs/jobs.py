@@ -2,8 +2,7 @@
 
 import dagster as dg
 
-MONTHLY_JOB_NAME = "discogs_monthly"
-SCHEMA_JOB_NAME = "warehouse_schema_job"
+from discogs_assets.lib.job_names import MONTHLY_JOB_NAME, SCHEMA_JOB_NAME
 
 monthly_job = dg.define_asset_job(
     MONTHLY_JOB_NAME,
