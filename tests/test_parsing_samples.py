@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import polars as pl
@@ -143,6 +145,21 @@ def test_artists_members_and_labels(parsed: dict[str, dict[str, pl.DataFrame]]) 
     assert labels.filter(pl.col("parent_label_id").is_not_null()).height > 0
     problems = parsed["artist_problems.xml"]["artist"]
     assert _row(problems, id=11037)["realname"].startswith("M. Marsico, L. Macchiaizzano\r")
+
+
+def test_empty_urls_of_the_real_labels_sample_give_no_rows(
+        parsed: dict[str, dict[str, pl.DataFrame]], sample_dumps: Path) -> None:
+    """The 2020 labels sample holds two ``<url/>``: they used to become rows with a null url."""
+    path = _sample(sample_dumps, "discogs_20200806_labels.xml.gz")
+    urls = ET.fromstring(gzip.decompress(path.read_bytes())).findall("label/urls/url")
+    empty = [u for u in urls if not u.text]
+    assert len(empty) == 2
+    label_url = parsed["discogs_20200806_labels.xml.gz"]["label_url"]
+    assert label_url.height == len(urls) - 2
+    assert label_url["url"].null_count() == 0
+    positions = label_url.group_by("label_id").agg(
+        ok=pl.col("position").sort() == pl.int_range(pl.len()))
+    assert positions["ok"].list.all().all()  # 0, 1, 2, … per label: no gaps
 
 
 def test_2026_masters(parsed: dict[str, dict[str, pl.DataFrame]]) -> None:
