@@ -38,11 +38,11 @@ def _polars_type(name: str) -> pl.DataType:
 
 
 def _arrow_type(name: str) -> pa.DataType:
-    """What polars writes for the same dtype (large offsets), so files read back alike."""
+    """What the parser writes (xml2arrow's own types: no cast); polars reads it as ``name``."""
     import pyarrow as pa
 
-    return {Str: pa.large_string(), I64: pa.int64(), I32: pa.int32(), Bool: pa.bool_(),
-            StrList: pa.large_list(pa.large_string())}[name]
+    return {Str: pa.string(), I64: pa.int64(), I32: pa.int32(), Bool: pa.bool_(),
+            StrList: pa.list_(pa.string())}[name]
 
 
 @dataclass(frozen=True)
