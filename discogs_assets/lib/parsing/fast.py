@@ -290,12 +290,9 @@ _TRACK_BITS = 21  # bits per level in a track key: tracks and sub-tracks per lev
 def _track_key(batch: pa.RecordBatch, sub: bool) -> pa.Array:
     """One sortable integer per track: record, track, and sub-track + 1 (0 for the track
     itself), so that key order is document order within a chunk."""
-    levels = [batch.column("<r>"), batch.column("<t>")]
-    if sub:
-        levels.append(pc.add(pc.cast(batch.column("<s>"), pa.uint64()), 1))
-    else:
-        levels.append(_repeat(0, batch.num_rows, pa.uint64()))
-    return _key(*levels, shift=_TRACK_BITS)
+    track = _key(batch.column("<r>"), batch.column("<t>"), shift=_TRACK_BITS)
+    key = pc.shift_left(track, _TRACK_BITS)
+    return pc.add(key, pc.add(pc.cast(batch.column("<s>"), pa.uint64()), 1)) if sub else key
 
 
 def _tracks(c: _Chunk) -> tuple[Columns, Columns]:
