@@ -68,7 +68,8 @@ def _cmd_parse(args: argparse.Namespace) -> int:
                         max_bad_records=args.max_bad_records)
     print(json.dumps({
         "entity": result.entity, "records": result.records, "row_counts": result.row_counts,
-        "seconds": round(result.seconds, 3), "mb_per_s": round(result.mb_per_s, 1),
+        "bytes_xml": result.bytes_xml, "seconds": round(result.seconds, 3),
+        "mb_per_s": round(result.mb_per_s, 1),
         "records_per_s": round(result.records_per_s, 1), "parser_version": result.parser_version,
         "bad_records": len(result.bad_records),
     }, indent=2))

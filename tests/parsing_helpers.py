@@ -68,6 +68,16 @@ def _open(path: Path) -> bytes:
     return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
 
+# Lists of strings: an empty element (``<url/>``) carries nothing and gives no row.
+_STRING_LISTS = frozenset({"release_genre", "release_style", "master_genre", "master_style",
+                           "artist_namevariation", "artist_url", "label_url"})
+
+
+def _count(record: ET.Element, table: str, path: str) -> int:
+    found = record.findall(path)
+    return sum(1 for e in found if e.text) if table in _STRING_LISTS else len(found)
+
+
 def etree_counts(path: Path) -> Counter[str]:
     """Row counts per table by a plain ElementTree walk (independent of both engines)."""
     root = ET.fromstring(_open(path))
@@ -86,7 +96,7 @@ def etree_counts(path: Path) -> Counter[str]:
                                  ("release_identifier", "identifiers/identifier"),
                                  ("release_video", "videos/video"),
                                  ("release_company", "companies/company")):
-                c[table] += len(r.findall(path_))
+                c[table] += _count(r, table, path_)
             tracks = r.findall("tracklist/track") + r.findall("tracklist/track/sub_tracks/track")
             c["release_track"] += len(tracks)
             c["sub_tracks"] += len(r.findall("tracklist/track/sub_tracks"))
@@ -98,15 +108,15 @@ def etree_counts(path: Path) -> Counter[str]:
                                  ("master_genre", "genres/genre"),
                                  ("master_style", "styles/style"),
                                  ("master_video", "videos/video")):
-                c[table] += len(r.findall(path_))
+                c[table] += _count(r, table, path_)
         elif r.tag == "artist":
             for table, path_ in (("artist_alias", "aliases/name"),
                                  ("artist_namevariation", "namevariations/name"),
                                  ("artist_member", "members/name"),
                                  ("artist_group", "groups/name"),
                                  ("artist_url", "urls/url")):
-                c[table] += len(r.findall(path_))
+                c[table] += _count(r, table, path_)
         elif r.tag == "label":
             c["label_sublabel"] += len(r.findall("sublabels/label"))
-            c["label_url"] += len(r.findall("urls/url"))
+            c["label_url"] += _count(r, "label_url", "urls/url")
     return c

@@ -150,7 +150,23 @@ def test_labels_nested_sublabels_parent_and_nameless_212(tmp_path: Path) -> None
     assert frames["label"]["contact_info"].to_list()[2] == "c\r\nd"
     assert frames["label_sublabel"].rows() == [(212, 0, 1, "A"), (212, 1, 2, "B"),
                                               (2, 0, None, "Old")]
-    assert frames["label_url"].rows() == [(1, 0, "http://a"), (1, 1, None)]
+    assert frames["label_url"].rows() == [(1, 0, "http://a")]  # <url/> carries nothing
+
+
+def test_empty_elements_in_lists_of_strings_are_skipped(tmp_path: Path) -> None:
+    """Positions count the kept elements; an empty element elsewhere still gives a row."""
+    artists = ("<artists>\n<artist><id>5</id><name>A</name><namevariations><name/><name>B"
+               "</name></namevariations><urls><url>http://x</url><url></url><url>http://y"
+               "</url></urls><aliases><name id=\"8\"/></aliases></artist>\n</artists>")
+    a = parse_both(write_xml(tmp_path, "a.xml", artists), tmp_path / "a")
+    assert a["artist_namevariation"].rows() == [(5, 0, "B")]
+    assert a["artist_url"].rows() == [(5, 0, "http://x"), (5, 1, "http://y")]
+    assert a["artist_alias"].rows() == [(5, 0, 8, None)]  # not a list of strings: kept
+    rec = ('<release id="1"><genres><genre/><genre>Jazz</genre></genres><styles><style/>'
+           "</styles></release>")
+    r = parse_both(write_xml(tmp_path, "r.xml", _releases(rec)), tmp_path / "r")
+    assert r["release_genre"].rows() == [(1, 0, "Jazz")]
+    assert r["release_style"].height == 0
 
 
 def test_members_layouts_2020_and_2026_give_the_same_rows(tmp_path: Path) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import polars as pl
 import pytest
 from parsing_helpers import SAMPLES, etree_counts, parse_both, parse_to_frames, read_tables
 
-from discogs_assets.lib.parsing import detect_entity, parse_dump
+from discogs_assets.lib.parsing import detect_entity, parse_dump, writer
 from discogs_assets.lib.parsing.schemas import validate_table
+from discogs_assets.lib.tables import tables_for
 
 SAMPLE_FILES = (
     "discogs_20200806_labels.xml.gz", "discogs_20200806_artists.xml.gz",
@@ -145,6 +148,21 @@ def test_artists_members_and_labels(parsed: dict[str, dict[str, pl.DataFrame]]) 
     assert _row(problems, id=11037)["realname"].startswith("M. Marsico, L. Macchiaizzano\r")
 
 
+def test_empty_urls_of_the_real_labels_sample_give_no_rows(
+        parsed: dict[str, dict[str, pl.DataFrame]], sample_dumps: Path) -> None:
+    """The 2020 labels sample holds two ``<url/>``: they used to become rows with a null url."""
+    path = _sample(sample_dumps, "discogs_20200806_labels.xml.gz")
+    urls = ET.fromstring(gzip.decompress(path.read_bytes())).findall("label/urls/url")
+    empty = [u for u in urls if not u.text]
+    assert len(empty) == 2
+    label_url = parsed["discogs_20200806_labels.xml.gz"]["label_url"]
+    assert label_url.height == len(urls) - 2
+    assert label_url["url"].null_count() == 0
+    positions = label_url.group_by("label_id").agg(
+        ok=pl.col("position").sort() == pl.int_range(pl.len()))
+    assert positions["ok"].list.all().all()  # 0, 1, 2, … per label: no gaps
+
+
 def test_2026_masters(parsed: dict[str, dict[str, pl.DataFrame]]) -> None:
     f = parsed["discogs_20260201_masters.xml"]
     assert _row(f["master"], id=392818) == {
@@ -162,22 +180,31 @@ def test_detect_entity(sample_dumps: Path) -> None:
     assert detect_entity(_sample(sample_dumps, "artist_problems.xml")) == "artists"
 
 
-def test_one_and_two_workers_write_identical_tables(sample_dumps: Path, tmp_path: Path) -> None:
-    path = _sample(sample_dumps, "discogs_20200806_releases.xml.gz")
-    # Small chunks so that both workers get several chunks each.
-    one = parse_dump(path, tmp_path / "one", workers=1, chunk_bytes=256 << 10)
-    two = parse_dump(path, tmp_path / "two", workers=2, chunk_bytes=256 << 10)
-    assert one.row_counts == two.row_counts
-    assert one.records == 1000
-    # The reference engine runs in worker processes (the fast path in threads).
-    ref = parse_dump(path, tmp_path / "ref", workers=2, engine="reference",
-                     chunk_bytes=256 << 10)
-    assert ref.row_counts == one.row_counts
-    a, b = read_tables(tmp_path / "one", "releases"), read_tables(tmp_path / "two", "releases")
-    c = read_tables(tmp_path / "ref", "releases")
-    for name in a:
-        assert a[name].equals(b[name]), name
-        assert a[name].equals(c[name]), name
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.glob("*.parquet"))}
+
+
+@pytest.mark.parametrize("name", [n for n in SAMPLE_FILES if n.startswith("discogs_2020")])
+def test_output_is_byte_identical_for_0_to_3_workers(
+        sample_dumps: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Workers write their own chunks' tables, in whatever order they finish: the files must
+    not show it. Small chunks and a small flush size make many chunks and row groups."""
+    monkeypatch.setattr(writer, "FLUSH_BYTES", 64 << 10)
+    path = _sample(sample_dumps, name)
+    files = {}
+    for workers in (0, 1, 2, 3):
+        result = parse_dump(path, tmp_path / str(workers), workers=workers, chunk_bytes=32 << 10)
+        assert result.records == 1000
+        files[workers] = _files(tmp_path / str(workers))
+    assert len(files[0]) == len(tables_for(detect_entity(path)))
+    for workers in (1, 2, 3):
+        assert files[workers] == files[0], f"{workers} workers"
+    # The reference engine, in worker processes, writes the same tables.
+    parse_dump(path, tmp_path / "ref", workers=2, engine="reference", chunk_bytes=32 << 10)
+    ours, ref = read_tables(tmp_path / "0", detect_entity(path)), read_tables(
+        tmp_path / "ref", detect_entity(path))
+    for table in ours:
+        assert ours[table].equals(ref[table]), table
 
 
 def test_result_metadata(sample_dumps: Path, tmp_path: Path) -> None:

@@ -3,21 +3,46 @@
 Parsers write exactly these columns (Parquet, one file per table per month); the warehouse
 creates and loads tables of the same names; the cache builder reads them. Identifiers used in
 SQL come only from here (never from input data).
+
+Types are named here and rendered on demand as polars dtypes (``columns``, ``schema``) or as the
+Arrow schema of the Parquet files (``arrow_schema``), so importing the contract costs neither
+library (the parser runs without polars).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from discogs_assets.lib.entities import ENTITIES as ENTITIES
 from discogs_assets.lib.entities import ENTITY_ROOT_TABLE as ENTITY_ROOT_TABLE
 
-Str = pl.Utf8
-I64 = pl.Int64
-I32 = pl.Int32
-Bool = pl.Boolean
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+
+Str = "Utf8"
+I64 = "Int64"
+I32 = "Int32"
+Bool = "Boolean"
+StrList = "List[Utf8]"
+
+
+def _polars_type(name: str) -> pl.DataType:
+    import polars as pl
+
+    if name == StrList:
+        return pl.List(pl.Utf8)
+    return getattr(pl, name)()
+
+
+def _arrow_type(name: str) -> pa.DataType:
+    """What the parser writes (xml2arrow's own types: no cast); polars reads it as ``name``."""
+    import pyarrow as pa
+
+    return {Str: pa.string(), I64: pa.int64(), I32: pa.int32(), Bool: pa.bool_(),
+            StrList: pa.list_(pa.string())}[name]
 
 
 @dataclass(frozen=True)
@@ -32,19 +57,31 @@ class TableSpec:
     entity: str
     parent_key: str
     unique_key: tuple[str, ...]
-    columns: dict[str, pl.DataType]
+    types: dict[str, str]  # column → type name (Str, I64, …)
 
     @property
     def is_root(self) -> bool:
         return self.parent_key == "id"
 
+    @functools.cached_property
+    def columns(self) -> dict[str, pl.DataType]:
+        return {column: _polars_type(t) for column, t in self.types.items()}
+
     @property
     def schema(self) -> pl.Schema:
+        import polars as pl
+
         return pl.Schema(self.columns)
+
+    @functools.cached_property
+    def arrow_schema(self) -> pa.Schema:
+        import pyarrow as pa
+
+        return pa.schema([(column, _arrow_type(t)) for column, t in self.types.items()])
 
 
 def _t(table: str, entity: str, parent_key: str, unique_key: tuple[str, ...], /,
-       **cols: pl.DataType) -> TableSpec:
+       **cols: str) -> TableSpec:
     return TableSpec(table, entity, parent_key, unique_key, dict(cols))
 
 
@@ -94,7 +131,7 @@ TABLES: tuple[TableSpec, ...] = (
        position=I32, series_id=I64, name=Str, catno=Str),
     # qty is text: real dumps hold quantities beyond 64 bits and they must survive exactly.
     _t("release_format", "releases", "release_id", ("release_id", "position"), release_id=I64,
-       position=I32, name=Str, qty=Str, text=Str, descriptions=pl.List(Str)),
+       position=I32, name=Str, qty=Str, text=Str, descriptions=StrList),
     _t("release_genre", "releases", "release_id", ("release_id", "position"), release_id=I64,
        position=I32, genre=Str),
     _t("release_style", "releases", "release_id", ("release_id", "position"), release_id=I64,
@@ -124,4 +161,6 @@ def tables_for(entity: str) -> tuple[TableSpec, ...]:
 
 
 def empty_frame(table: str) -> pl.DataFrame:
+    import polars as pl
+
     return pl.DataFrame(schema=TABLES_BY_NAME[table].schema)

@@ -1,5 +1,6 @@
-"""The fast path: xml2arrow (Rust, GIL released) parses a chunk into Arrow tables, polars joins
-the per-level indexes back to record ids and shapes the contract tables.
+"""The fast path: xml2arrow (Rust, GIL released) parses a chunk into Arrow arrays, and
+pyarrow.compute joins the per-level indexes back to record ids and shapes the contract tables
+(no DataFrame library in between: Arrow is what gets written).
 
 xml2arrow is configured per entity by the ``SPECS`` below (rendered to a YAML file once per
 process). Each spec table has a container path, its levels (one ``uint32`` index column per
@@ -16,7 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 from xml2arrow import XmlToArrowParser
 
 from discogs_assets.lib.parsing.chunks import RECORD_TAG
@@ -133,7 +135,10 @@ def _config(entity: str) -> dict[str, object]:
                    "data_type": dtype, "nullable": True} for col, path, dtype in spec.fields]
         tables.append({"name": spec.name, "xml_path": xml_path,
                        "levels": ["r", *spec.levels], "fields": fields})
-    return {"parser_options": {"trim_text": False}, "tables": tables}
+    # Names are matched as written (no namespace stripping: dumps use no prefixes, the reference
+    # does not strip them either, and skipping the scan of every name is a few % faster).
+    return {"parser_options": {"trim_text": False, "strip_namespaces": False},
+            "tables": tables}
 
 
 @functools.cache
@@ -149,22 +154,56 @@ class FastPathError(ValueError):
     """xml2arrow refused the chunk (it gives no byte offset: the caller localises)."""
 
 
-@functools.cache
-def _attribute_columns(entity: str, table: str) -> tuple[str, ...]:
-    spec = next(s for s in SPECS[entity] if s.name == table)
-    return tuple(col for col, path, dtype in spec.fields if "@" in path and dtype == "Utf8")
+Columns = dict[str, pa.Array]
 
 
-def _nonempty(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+def _null_where(values: pa.Array, mask: pa.Array) -> pa.Array:
+    return pc.if_else(mask, pa.scalar(None, values.type), values)
+
+
+def _nonempty(values: pa.Array) -> pa.Array:
     """Empty attributes → null, as xml2arrow already does for empty elements."""
-    if not columns:
-        return frame
-    return frame.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
-                              for c in columns)
+    return _null_where(values, pc.equal(values, ""))
 
 
-def _zero_ids(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    return frame.with_columns(pl.when(pl.col(c) != 0).then(pl.col(c)).alias(c) for c in columns)
+def _nonzero(values: pa.Array) -> pa.Array:
+    """Id ``0`` (the old "no such entity" sentinel) → null."""
+    return _null_where(values, pc.equal(values, 0))
+
+
+def _repeat(value: object, length: int, type_: pa.DataType) -> pa.Array:
+    return pa.repeat(pa.scalar(value, type_), length)
+
+
+def _run_starts(run_ends: pa.Array) -> pa.Array:
+    """Where each run starts, given where each ends (0 for the first)."""
+    return pa.concat_arrays([pa.array([0], run_ends.type), run_ends]).slice(0, len(run_ends))
+
+
+def _ordinal(groups: pa.Array) -> pa.Array:
+    """0, 1, 2, … within each run of equal values of ``groups`` (int32)."""
+    rows = pc.subtract(pc.cumulative_sum(_repeat(1, len(groups), pa.int32())), 1)
+    ends = pc.run_end_encode(groups, run_end_type=pa.int32()).run_ends
+    first_row = pc.run_end_decode(pa.RunEndEncodedArray.from_arrays(ends, _run_starts(ends)))
+    return pc.subtract(rows, first_row)
+
+
+def _key(*levels: pa.Array, shift: int) -> pa.Array:
+    """One sortable uint64 per row from its level indexes (``shift`` bits per level)."""
+    key = pc.cast(levels[0], pa.uint64())
+    for level in levels[1:]:
+        key = pc.add(pc.shift_left(key, shift), pc.cast(level, pa.uint64()))
+    return key
+
+
+def _sorted(columns: Columns, by: str) -> Columns:
+    """Rows in ``by`` order; equal keys keep their order (Arrow's sort is stable)."""
+    order = pc.sort_indices(columns[by])
+    return {name: values.take(order) for name, values in columns.items()}
+
+
+def _concat(*parts: Columns) -> Columns:
+    return {name: pa.concat_arrays([p[name] for p in parts]) for name in parts[0]}
 
 
 class _Chunk:
@@ -173,124 +212,164 @@ class _Chunk:
     def __init__(self, entity: str, data: bytes) -> None:
         root = entity.encode()
         try:
-            batches = _parser(entity).parse(b"<" + root + b">" + data + b"</" + root + b">")
+            self.batches = _parser(entity).parse(b"<" + root + b">" + data + b"</" + root + b">")
         except Exception as exc:  # xml2arrow raises several types (and TypeError on bad UTF-8)
             raise FastPathError(f"{type(exc).__name__}: {exc}") from None
-        self.frames = {
-            name: _nonempty(pl.from_arrow(batch), _attribute_columns(entity, name))  # type: ignore[arg-type]
-            for name, batch in batches.items()}
-        record = self.frames[SPECS[entity][0].name]
-        ids = record["id"]
-        if ids.null_count() or (ids == 0).any():
+        self.specs = {spec.name: spec for spec in SPECS[entity]}
+        ids = self.batches[SPECS[entity][0].name].column("id")
+        if ids.null_count or pc.any(pc.equal(ids, 0)).as_py():
             raise FastPathError("a record has no id")
         self.ids = ids
 
-    def child(self, name: str, parent_key: str, **extra: pl.Expr) -> pl.DataFrame:
+    def fields(self, name: str) -> Columns:
+        """Spec table ``name``'s fields, empty attribute values as null."""
+        batch = self.batches[name]
+        return {col: _nonempty(batch.column(col)) if "@" in path and dtype == "Utf8"
+                else batch.column(col) for col, path, dtype in self.specs[name].fields}
+
+    def child(self, name: str, parent_key: str) -> Columns:
         """Spec table ``name`` with the record id as ``parent_key`` and the last level as
-        ``position``."""
-        frame = self.frames[name]
-        position = [c for c in frame.columns if c.startswith("<")][-1]
-        return frame.with_columns(
-            self.ids.gather(frame["<r>"]).alias(parent_key),
-            pl.col(position).cast(pl.Int32).alias("position"),
-            **extra,
-        )
+        ``position`` (and the record level ``<r>`` kept for sorting)."""
+        batch = self.batches[name]
+        record = batch.column("<r>")
+        last_level = f"<{self.specs[name].levels[-1]}>"
+        return {"<r>": record, parent_key: self.ids.take(record),
+                "position": pc.cast(batch.column(last_level), pa.int32()), **self.fields(name)}
+
+    def texts(self, name: str, parent_key: str, column: str) -> Columns:
+        """A list of strings: empty elements are skipped and positions count the kept ones."""
+        batch = self.batches[name]
+        values, record = batch.column("value"), batch.column("<r>")
+        if values.null_count:
+            kept = pc.is_valid(values)
+            values, record = values.filter(kept), record.filter(kept)
+        return {parent_key: self.ids.take(record), "position": _ordinal(record), column: values}
+
+    def credits(self, name: str, parent_key: str, **flags: bool) -> Columns:
+        columns = self.child(name, parent_key)
+        columns["artist_id"] = _nonzero(columns["artist_id"])
+        length = len(columns["<r>"])
+        return columns | {flag: _repeat(value, length, pa.bool_()) for flag, value in flags.items()}
+
+    def named_ids(self, name: str, parent_key: str, id_column: str) -> Columns:
+        columns = self.child(name, parent_key)
+        columns[id_column] = _nonzero(columns.pop("ref_id"))
+        return columns
 
 
-def _shape(table: str, frame: pl.DataFrame) -> pl.DataFrame:
-    """Select and cast to exactly the contract's columns and order."""
-    spec = TABLES_BY_NAME[table]
-    return frame.select(pl.col(c).cast(t) for c, t in spec.columns.items())
+def _labels(c: _Chunk) -> dict[str, Columns]:
+    label = c.fields("label")
+    label["parent_label_id"] = _nonzero(label["parent_label_id"])
+    return {"label": label,
+            "label_sublabel": c.named_ids("label_sublabel", "label_id", "sublabel_id"),
+            "label_url": c.texts("label_url", "label_id", "url")}
 
 
-def _labels(c: _Chunk) -> dict[str, pl.DataFrame]:
-    return {
-        "label": _zero_ids(c.frames["label"], ["parent_label_id"]),
-        "label_sublabel": _zero_ids(c.child("label_sublabel", "label_id"), ["ref_id"])
-        .rename({"ref_id": "sublabel_id"}),
-        "label_url": c.child("label_url", "label_id").rename({"value": "url"}),
-    }
+def _artists(c: _Chunk) -> dict[str, Columns]:
+    return {"artist": c.fields("artist"),
+            "artist_alias": c.named_ids("artist_alias", "artist_id", "alias_id"),
+            "artist_namevariation": c.texts("artist_namevariation", "artist_id", "name"),
+            "artist_member": c.named_ids("artist_member", "artist_id", "member_id"),
+            "artist_group": c.named_ids("artist_group", "artist_id", "group_id"),
+            "artist_url": c.texts("artist_url", "artist_id", "url")}
 
 
-def _artists(c: _Chunk) -> dict[str, pl.DataFrame]:
-    out = {"artist": c.frames["artist"],
-           "artist_namevariation": c.child("artist_namevariation", "artist_id")
-           .rename({"value": "name"}),
-           "artist_url": c.child("artist_url", "artist_id").rename({"value": "url"})}
-    for table, col in (("artist_alias", "alias_id"), ("artist_member", "member_id"),
-                       ("artist_group", "group_id")):
-        out[table] = _zero_ids(c.child(table, "artist_id"), ["ref_id"]).rename({"ref_id": col})
-    return out
+def _masters(c: _Chunk) -> dict[str, Columns]:
+    master = c.fields("master")
+    master["main_release_id"] = _nonzero(master["main_release_id"])
+    return {"master": master,
+            "master_artist": c.credits("master_artist", "master_id"),
+            "master_genre": c.texts("master_genre", "master_id", "genre"),
+            "master_style": c.texts("master_style", "master_id", "style"),
+            "master_video": c.child("master_video", "master_id")}
 
 
-def _masters(c: _Chunk) -> dict[str, pl.DataFrame]:
-    return {
-        "master": _zero_ids(c.frames["master"], ["main_release_id"]),
-        "master_artist": _zero_ids(c.child("master_artist", "master_id"), ["artist_id"]),
-        "master_genre": c.child("master_genre", "master_id").rename({"value": "genre"}),
-        "master_style": c.child("master_style", "master_id").rename({"value": "style"}),
-        "master_video": c.child("master_video", "master_id"),
-    }
+_TRACK_BITS = 21  # bits per level in a track key: tracks and sub-tracks per level < 2**21
 
 
-def _track_key(sub: bool) -> pl.Expr:
+def _track_key(batch: pa.RecordBatch, sub: bool) -> pa.Array:
     """One sortable integer per track: record, track, and sub-track + 1 (0 for the track
     itself), so that key order is document order within a chunk."""
-    key = pl.col("<r>").cast(pl.UInt64) * (1 << 42) + pl.col("<t>").cast(pl.UInt64) * (1 << 21)
-    return key + pl.col("<s>").cast(pl.UInt64) + 1 if sub else key
+    track = _key(batch.column("<r>"), batch.column("<t>"), shift=_TRACK_BITS)
+    key = pc.shift_left(track, _TRACK_BITS)
+    return pc.add(key, pc.add(pc.cast(batch.column("<s>"), pa.uint64()), 1)) if sub else key
 
 
-def _tracks(c: _Chunk) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _tracks(c: _Chunk) -> tuple[Columns, Columns]:
     """Number headings and sub-tracks in document order; map track credits to those numbers.
 
     Sub-tracks directly follow their heading in key order, so a sub-track's parent is
-    ``track_idx - <s> - 1``; credits find their track by binary search on the key."""
-    tracks = (
-        pl.concat([c.frames["track"].with_columns(key=_track_key(False)),
-                   c.frames["subtrack"].with_columns(key=_track_key(True))],
-                  how="diagonal_relaxed")
-        .sort("key")
-        .with_columns(track_idx=pl.int_range(pl.len(), dtype=pl.Int32).over("<r>"))
-        .with_columns(parent_idx=pl.col("track_idx") - pl.col("<s>").cast(pl.Int32) - 1)
-    )
-    tracks = tracks.with_columns(release_id=c.ids.gather(tracks["<r>"]))
-    credits = pl.concat(
-        [c.child(table, "release_id", extra=pl.lit(extra)).with_columns(key=_track_key(sub))
-         for table, extra, sub in (("track_artist", False, False),
-                                   ("track_extraartist", True, False),
-                                   ("subtrack_artist", False, True),
-                                   ("subtrack_extraartist", True, True))],
-        how="diagonal_relaxed")
-    where = tracks["key"].search_sorted(credits["key"])
-    credits = credits.with_columns(track_idx=tracks["track_idx"].gather(where))
-    credits = credits.sort("key", "extra", "position")
-    return tracks, _zero_ids(credits, ["artist_id"])
+    ``track_idx - <s> - 1``; credits find their track by its key."""
+    parts = []
+    for name, sub in (("track", False), ("subtrack", True)):
+        batch = c.batches[name]
+        parts.append({"<r>": batch.column("<r>"), "key": _track_key(batch, sub),
+                      "<s>": batch.column("<s>") if sub
+                      else pa.nulls(batch.num_rows, pa.uint32()),
+                      **c.fields(name)})
+    tracks = _sorted(_concat(*parts), "key")
+    track_idx = _ordinal(tracks["<r>"])
+    tracks |= {"release_id": c.ids.take(tracks["<r>"]), "track_idx": track_idx,
+               "parent_idx": pc.subtract(track_idx,
+                                         pc.add(pc.cast(tracks["<s>"], pa.int32()), 1))}
+    credits = _concat(*(
+        c.credits(name, "release_id", extra=extra) | {"key": _track_key(c.batches[name], sub)}
+        for name, extra, sub in (("track_artist", False, False),
+                                 ("track_extraartist", True, False),
+                                 ("subtrack_artist", False, True),
+                                 ("subtrack_extraartist", True, True))))
+    credits = _sorted(credits, "key")  # a track's artists, then its extra artists
+    where = pc.index_in(credits["key"], value_set=tracks["key"])
+    if where.null_count:
+        raise FastPathError("a track credit outside any track")
+    credits["track_idx"] = track_idx.take(where)
+    return tracks, credits
 
 
-def _releases(c: _Chunk) -> dict[str, pl.DataFrame]:
-    release = _zero_ids(c.frames["release"], ["master_id"]).with_columns(
-        is_main_release=pl.when(pl.col("master_id").is_not_null())
-        .then(pl.col("is_main_release")))
-    artists = pl.concat([c.child("artist", "release_id", extra=pl.lit(False)),
-                         c.child("extraartist", "release_id", extra=pl.lit(True))])
-    descriptions = (c.frames["description"].group_by("<r>", "<i>", maintain_order=True)
-                    .agg(descriptions=pl.col("value")))
-    formats = c.child("format", "release_id").join(
-        descriptions, on=["<r>", "<i>"], how="left", maintain_order="left")
+def _descriptions(c: _Chunk) -> pa.Array:
+    """Each format's ``<description>`` texts as a list (null when it has none)."""
+    formats, descriptions = c.batches["format"], c.batches["description"]
+    owner = _key(descriptions.column("<r>"), descriptions.column("<i>"), shift=32)
+    runs = pc.run_end_encode(owner, run_end_type=pa.int32())
+    ends = runs.run_ends
+    lengths = pc.subtract(ends, _run_starts(ends))
+    found = pc.index_in(_key(formats.column("<r>"), formats.column("<i>"), shift=32),
+                        value_set=runs.values)
+    counts = pc.fill_null(lengths.take(found), 0)
+    if (pc.sum(counts).as_py() or 0) != len(owner):
+        raise FastPathError("a format description outside any format")
+    offsets = pa.concat_arrays([pa.array([0], pa.int32()), pc.cumulative_sum(counts)])
+    return pa.ListArray.from_arrays(offsets, descriptions.column("value"),
+                                    mask=pc.equal(counts, 0))
+
+
+def _releases(c: _Chunk) -> dict[str, Columns]:
+    release = c.fields("release")
+    release["master_id"] = _nonzero(release["master_id"])
+    release["is_main_release"] = _null_where(release["is_main_release"],
+                                             pc.is_null(release["master_id"]))
+    artists = _concat(c.credits("artist", "release_id", extra=False),
+                      c.credits("extraartist", "release_id", extra=True))
     tracks, track_artists = _tracks(c)
+    label = c.child("label", "release_id")
+    label["label_id"] = _nonzero(label["label_id"])
+    series = c.child("series", "release_id")
+    series["series_id"] = _nonzero(series["series_id"])
+    company = c.child("company", "release_id")
+    company["company_id"] = _nonzero(company["company_id"])
     return {
         "release": release,
-        "release_artist": _zero_ids(artists.sort("<r>", "extra", "position"), ["artist_id"]),
-        "release_label": _zero_ids(c.child("label", "release_id"), ["label_id"]),
-        "release_series": _zero_ids(c.child("series", "release_id"), ["series_id"]),
-        "release_format": formats,
-        "release_genre": c.child("genre", "release_id").rename({"value": "genre"}),
-        "release_style": c.child("style", "release_id").rename({"value": "style"}),
+        "release_artist": _sorted(artists, "<r>"),  # a release's artists, then extra ones
+        "release_label": label,
+        "release_series": series,
+        "release_format": c.child("format", "release_id") | {"descriptions": _descriptions(c)},
+        "release_genre": c.texts("genre", "release_id", "genre"),
+        "release_style": c.texts("style", "release_id", "style"),
         "release_track": tracks,
         "release_track_artist": track_artists,
         "release_identifier": c.child("identifier", "release_id"),
         "release_video": c.child("video", "release_id"),
-        "release_company": _zero_ids(c.child("company", "release_id"), ["company_id"]),
+        "release_company": company,
     }
 
 
@@ -298,9 +377,15 @@ _BUILDERS = {"labels": _labels, "artists": _artists, "masters": _masters,
              "releases": _releases}
 
 
-def extract_chunk(entity: str, data: bytes) -> dict[str, pl.DataFrame]:
+def _table(name: str, columns: Columns) -> pa.Table:
+    """Exactly the contract's columns and order (a type that differs is an error)."""
+    schema = TABLES_BY_NAME[name].arrow_schema
+    return pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
+
+
+def extract_chunk(entity: str, data: bytes) -> dict[str, pa.Table]:
     """Rows of every table of ``entity`` for the records in ``data`` (no root element).
 
     Raises ``FastPathError`` when xml2arrow refuses the input or a record has no id."""
-    frames = _BUILDERS[entity](_Chunk(entity, data))
-    return {t.name: _shape(t.name, frames[t.name]) for t in tables_for(entity)}
+    columns = _BUILDERS[entity](_Chunk(entity, data))
+    return {t.name: _table(t.name, columns[t.name]) for t in tables_for(entity)}

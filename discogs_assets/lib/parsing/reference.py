@@ -5,8 +5,9 @@ differential tests compare two interpretations of the XML. It also localises err
 parsed one at a time, so a broken one is known by its offset and id.
 
 Conventions both engines follow (and the tests pin down):
-- a child row exists for every element of the row tag (``<url/>`` gives a row of nulls);
-  ``position`` counts those elements within their container, from 0;
+- a child row exists for every element of the row tag (``<video/>`` gives a row of nulls),
+  except in the lists of strings (urls, name variations, genres, styles), where an empty
+  element is skipped; ``position`` counts the rows' elements within their container, from 0;
 - empty text or attribute → null; ids ``0`` or absent → null (never invented);
 - ``is_main_release`` is null when the release has no master;
 - tracks are numbered in document order: a heading, then its sub-tracks, then the next track.
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import polars as pl
+import pyarrow as pa
 from lxml import etree
 
 from discogs_assets.lib.parsing.chunks import RECORD_TAG
@@ -101,8 +102,8 @@ class Rows:
             for values in cols.values():
                 del values[mark[name]:]
 
-    def frames(self) -> dict[str, pl.DataFrame]:
-        return {name: pl.DataFrame(self.columns[name], schema=spec.schema)
+    def tables(self) -> dict[str, pa.Table]:
+        return {name: pa.table(self.columns[name], schema=spec.arrow_schema)
                 for name, spec in self.specs.items()}
 
 
@@ -128,8 +129,9 @@ def _videos(rows: Rows, table: str, rid: int, items: list[_Element]) -> None:
 
 
 def _texts(rows: Rows, table: str, rid: int, items: list[_Element]) -> None:
-    for pos, el in enumerate(items):
-        rows.add(table, rid, pos, el.text or None)
+    """A list of strings: empty elements carry nothing and are skipped."""
+    for pos, text in enumerate(el.text for el in items if el.text):
+        rows.add(table, rid, pos, text)
 
 
 def _named_ids(rows: Rows, table: str, rid: int, items: list[_Element], what: str) -> None:

@@ -1,20 +1,24 @@
 """``parse_dump``: a dump file → one Parquet file per table, using every core asked for.
 
-The calling thread decompresses and cuts chunks (isal inflates on a helper thread) and writes
-Parquet; ``workers`` workers parse chunks. At most ``workers + 1`` chunks are in flight and
-results are consumed in file order, so memory is bounded by the chunk size, not the dump size,
-and output is identical whatever the worker count.
+The calling thread decompresses and cuts chunks (isal inflates on a helper thread);
+``workers`` workers parse chunks. At most ``workers + 1`` chunks are in flight and results are
+consumed in file order, so memory is bounded by the chunk size, not the dump size. The Parquet
+writer takes each table's chunks in chunk order whoever delivers them, so output is
+byte-identical whatever the worker count.
 
-Workers are threads for the fast path: xml2arrow, polars and pyarrow release the GIL, and
-threads avoid pickling every chunk's tables between processes (measured on this machine with a
-300 MB releases file, 2 workers: 4.3 s with threads vs 7.3 s with processes, and one process of
-~460 MB instead of three totalling ~650 MB). The reference engine is pure Python, so it gets
-worker processes (forkserver: forked from a clean server, never from a process whose polars or
-isal threads run; the usual ``if __name__ == "__main__"`` rule applies to scripts).
+Workers are threads for the fast path: xml2arrow and pyarrow release the GIL, threads avoid
+pickling every chunk's tables between processes (measured on this machine with a 300 MB
+releases file, 2 workers: 4.3 s with threads vs 7.3 s with processes, and one process of
+~460 MB instead of three totalling ~650 MB), and each thread writes its own chunk's tables, so
+encoding and compression run on every core. The reference engine is pure Python, so it gets
+worker processes (forkserver: forked from a clean server, never from a process whose isal
+threads run; the usual ``if __name__ == "__main__"`` rule applies to scripts), and the calling
+thread writes their results.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import time
@@ -24,7 +28,12 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from pathlib import Path
 
 from discogs_assets.lib.atomic import atomic_directory
-from discogs_assets.lib.parsing.chunks import DEFAULT_CHUNK_BYTES, ChunkReader, detect_entity
+from discogs_assets.lib.parsing.chunks import (
+    DEFAULT_CHUNK_BYTES,
+    Chunk,
+    ChunkReader,
+    detect_entity,
+)
 from discogs_assets.lib.parsing.result import (
     BadRecord,
     DumpParseError,
@@ -34,8 +43,9 @@ from discogs_assets.lib.parsing.result import (
 from discogs_assets.lib.parsing.worker import ENGINES, ChunkResult, parse_chunk
 from discogs_assets.lib.parsing.writer import EntityWriter
 
-PARSER_VERSION = "1"
-"""Bump when the output of the same input changes (new columns, different semantics)."""
+PARSER_VERSION = "2"
+"""Bump when the output of the same input changes (new columns, different semantics).
+2: empty elements in lists of strings (urls, name variations, genres, styles) are skipped."""
 
 PROGRESS_EVERY_S = 2.0
 log = logging.getLogger(__name__)
@@ -70,7 +80,8 @@ class _Tally:
         if result.fast_path_refused and not result.bad_records:
             log.info("%s: fast path refused chunk %d (%s); reference rows used", self.path,
                      result.index, result.fast_path_refused)
-        self.writer.add(result.frames)
+        if result.tables is not None:  # from a worker process: written here, in order
+            self.writer.add(result.index, result.tables)
         self.records += result.records
         self.bytes_xml += result.bytes_xml
         self.control_chars += result.control_chars_replaced
@@ -89,16 +100,30 @@ def _executor(engine: str, workers: int) -> Executor:
     return ProcessPoolExecutor(workers, mp_context=context)
 
 
+def _parse_and_write(writer: EntityWriter, entity: str, engine: str, chunk: Chunk
+                     ) -> ChunkResult:
+    """In a worker thread: parse a chunk and hand its tables to the writer right away."""
+    result = parse_chunk(entity, engine, chunk)
+    if result.tables is not None:
+        writer.add(result.index, result.tables)
+    result.tables = None
+    return result
+
+
 def _run(reader: ChunkReader, engine: str, workers: int, tally: _Tally) -> None:
     if workers == 0:  # in the calling thread: for debugging and tiny inputs
         for chunk in reader:
             tally.add(parse_chunk(reader.entity, engine, chunk))
         return
+    if engine == "fast":
+        task = functools.partial(_parse_and_write, tally.writer, reader.entity, engine)
+    else:
+        task = functools.partial(parse_chunk, reader.entity, engine)
     with _executor(engine, workers) as pool:
         pending: deque[Future[ChunkResult]] = deque()
         try:
             for chunk in reader:
-                pending.append(pool.submit(parse_chunk, reader.entity, engine, chunk))
+                pending.append(pool.submit(task, chunk))
                 if len(pending) > workers:
                     tally.add(pending.popleft().result())
             while pending:

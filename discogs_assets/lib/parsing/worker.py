@@ -1,4 +1,4 @@
-"""Parse one chunk in a worker process: clean the bytes, run an engine, localise failures.
+"""Parse one chunk in a worker: clean the bytes, run an engine, localise failures.
 
 The fast path gives no byte offset when it refuses a chunk, so the reference re-parses that
 chunk record by record: broken records are reported by offset and id (the caller decides,
@@ -11,7 +11,7 @@ from __future__ import annotations
 import resource
 from dataclasses import dataclass, field
 
-import polars as pl
+import pyarrow as pa
 
 from discogs_assets.lib.parsing.chunks import Chunk, record_id_in, split_records
 from discogs_assets.lib.parsing.fast import FastPathError, extract_chunk
@@ -25,7 +25,7 @@ ENGINES = ("fast", "reference")
 @dataclass
 class ChunkResult:
     index: int
-    frames: dict[str, pl.DataFrame]
+    tables: dict[str, pa.Table] | None  # None once written (by the worker thread itself)
     records: int
     bytes_xml: int
     control_chars_replaced: int
@@ -56,14 +56,14 @@ def parse_chunk(entity: str, engine: str, chunk: Chunk) -> ChunkResult:
     refused = None
     if engine == "fast":
         try:
-            frames = extract_chunk(entity, data)
-            root = next(iter(frames.values()))
-            return ChunkResult(chunk.index, frames, root.height, len(chunk.data), replaced,
+            tables = extract_chunk(entity, data)
+            root = next(iter(tables.values()))
+            return ChunkResult(chunk.index, tables, root.num_rows, len(chunk.data), replaced,
                                peak_rss=_peak_rss())
         except FastPathError as exc:
             refused = str(exc)
     elif engine != "reference":
         raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
     rows, records, bad = _reference(entity, chunk, data)
-    return ChunkResult(chunk.index, rows.frames(), records, len(chunk.data), replaced, bad,
+    return ChunkResult(chunk.index, rows.tables(), records, len(chunk.data), replaced, bad,
                        refused, _peak_rss())
