@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from discogs_assets.lib.monitoring.snapshot import WarehouseUnreadable, read_snapshot
+from discogs_assets.lib.parsing import PARSER_VERSION
 from discogs_assets.lib.warehouse import make_engine
 from tests.monitoring_helpers import BROKEN, GOOD, exporter, good_and_broken_warehouse
 
@@ -69,7 +70,7 @@ def test_exporter_shows_the_silent_failure_and_the_month_in_full(
     assert value(found, "discogs_entity_dangling_references", month=BROKEN, entity="releases",
                  reference="release_label.label_id") == 2
     assert value(found, "discogs_parser_version_info", month=GOOD, entity="masters",
-                 parser_version="1") == 1
+                 parser_version=PARSER_VERSION) == 1
     assert value(found, "discogs_entity_parser_outdated", month=GOOD, entity="masters") == 0
     assert value(found, "discogs_identity_cache_last_run", month=GOOD,
                  counter="local.identities_scanned") == 2

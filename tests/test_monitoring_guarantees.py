@@ -18,6 +18,7 @@ from discogs_assets.lib.lifecycle import (
     Stage,
     ZeroRecordsRefused,
 )
+from discogs_assets.lib.parsing import PARSER_VERSION
 from discogs_assets.lib.tables import ENTITIES
 from discogs_assets.lib.warehouse import make_engine, run_models
 from discogs_assets.lib.warehouse.models import list_models, model_statements
@@ -155,7 +156,7 @@ def test_health_views_over_a_good_a_broken_and_a_failed_month(
             2, 1, 1, 1)
         assert row["success_rate"] == pytest.approx(1 / 3)  # 1 good of 2 completed + 1 failed
 
-    current = parsers["1"]
+    current = parsers[PARSER_VERSION]
     assert (current["months"], current["failed_months"], current["silent_failure_months"]) == (
         2, 0, 1)
     assert current["failure_rate"] == pytest.approx(0.5)
