@@ -1,6 +1,7 @@
 """A month's Parquet tables as the warehouse load reads them: checked against the contract,
-split into id ranges (bounding memory), and read one table at a time so writing can start
-while the rest is still being read.
+split into id ranges of about the same number of rows over all the entity's tables (bounding
+memory whatever the month's size), and read one table at a time so writing can start while
+the rest is still being read.
 
 Every problem is a :class:`ParsedInputError` naming the file and the record id or key.
 """
@@ -33,8 +34,8 @@ class MonthInput:
     ids: pl.Series
     """The root records' ids, sorted, unique."""
     ranges: list[tuple[int, int]]
-    """Closed id ranges of about ``chunk_rows`` records covering every possible id (so child
-    rows whose parent is missing are read too, and counted)."""
+    """Closed id ranges covering every possible id (so child rows whose parent is missing are
+    read too, and counted), each of about ``chunk_rows`` rows over all tables."""
     rows: int
     """Rows of every table."""
 
@@ -43,7 +44,7 @@ class MonthInput:
         specs = tables_for(entity)
         paths = {spec.name: _checked_path(parsed_dir, spec) for spec in specs}
         ids = _root_ids(paths[specs[0].name])
-        cuts = ids.gather_every(chunk_rows).to_list()[1:] if ids.len() else []
+        cuts = _cuts(ids, _rows_per_record(paths, specs, ids), chunk_rows)
         ranges = list(zip([_ID_MIN, *cuts], [c - 1 for c in cuts] + [_ID_MAX], strict=True))
         rows = sum(pl.scan_parquet(p).select(pl.len()).collect().item() for p in paths.values())
         return cls(specs=specs, paths=paths, ids=ids, ranges=ranges, rows=rows)
@@ -121,6 +122,32 @@ def _checked_path(parsed_dir: Path, spec: TableSpec) -> Path:
         ]
         raise ParsedInputError(f"{path}: columns differ from the contract: {'; '.join(diffs)}")
     return path
+
+
+def _rows_per_record(paths: dict[str, Path], specs: tuple[TableSpec, ...],
+                     ids: pl.Series) -> pl.Series:
+    """Rows of every table per record (its root row and its child rows), in ``ids`` order.
+    Releases range from a handful of rows to hundreds (tracks, credits), so a fixed record
+    count per chunk would not bound memory."""
+    children = [pl.scan_parquet(paths[s.name]).select(pl.col(s.parent_key).alias("id"))
+                for s in specs[1:]]
+    ids_frame = ids.to_frame("id")
+    if not children:
+        return pl.Series("rows", [1] * ids.len(), dtype=pl.Int64)
+    # Streaming: only the per-record counts are held, never a child table's key column.
+    per_record = pl.concat(children).group_by("id").agg(pl.len().alias("rows")).collect(
+        engine="streaming")
+    return ids_frame.join(per_record, on="id", how="left", maintain_order="left").select(
+        pl.col("rows").fill_null(0).cast(pl.Int64) + 1).to_series()
+
+
+def _cuts(ids: pl.Series, rows: pl.Series, chunk_rows: int) -> list[int]:
+    """The first id of every chunk but the first: a record starts a new chunk when the rows
+    before it cross a multiple of ``chunk_rows`` (a record bigger than that is a chunk of its
+    own)."""
+    starts = rows.cum_sum() - rows  # rows before each record
+    chunk_of = starts // max(chunk_rows, 1)
+    return ids.filter(chunk_of.is_first_distinct()).to_list()[1:]
 
 
 def _root_ids(path: Path) -> pl.Series:
