@@ -143,8 +143,8 @@ def _rows_per_record(paths: dict[str, Path], specs: tuple[TableSpec, ...],
 
 def _cuts(ids: pl.Series, rows: pl.Series, chunk_rows: int) -> list[int]:
     """The first id of every chunk but the first: a record starts a new chunk when the rows
-    before it cross a multiple of ``chunk_rows`` (a record bigger than that is a chunk of its
-    own)."""
+    before it cross a multiple of ``chunk_rows``, so a chunk holds less than ``chunk_rows``
+    rows plus its last record."""
     starts = rows.cum_sum() - rows  # rows before each record
     chunk_of = starts // max(chunk_rows, 1)
     return ids.filter(chunk_of.is_first_distinct()).to_list()[1:]
