@@ -280,7 +280,7 @@ def test_tiny_row_budget_gives_many_chunks_and_the_same_warehouse(
     for month, data in months.items():
         write_month(tmp_path, month, data)
     # Chunks follow the rows over all tables, not a record count: at a budget of 12 rows a
-    # chunk ends within one record (at most 25 rows here) of the budget.
+    # chunk ends within one id bin (one record here, at most 25 rows) of the budget.
     month_input = MonthInput.open(tmp_path / "2026-01" / "releases", "releases", 12)
     with ThreadPoolExecutor(1) as pool:
         sizes = [(sum(df.height for df in month_input.chunk(i, pool, None, streamed=False)

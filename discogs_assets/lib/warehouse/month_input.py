@@ -19,6 +19,8 @@ from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.tables import TableSpec, tables_for
 
 _ID_MIN, _ID_MAX = -(2**63), 2**63 - 1
+_ID_BINS = 100_000
+"""Id bins the rows are counted in to cut a month into chunks (see :func:`_cuts`)."""
 
 
 class ParsedInputError(NonRetryableError):
@@ -44,7 +46,7 @@ class MonthInput:
         specs = tables_for(entity)
         paths = {spec.name: _checked_path(parsed_dir, spec) for spec in specs}
         ids = _root_ids(paths[specs[0].name])
-        cuts = _cuts(ids, _rows_per_record(paths, specs, ids), chunk_rows)
+        cuts = _cuts(paths, specs, ids, chunk_rows)
         ranges = list(zip([_ID_MIN, *cuts], [c - 1 for c in cuts] + [_ID_MAX], strict=True))
         rows = sum(pl.scan_parquet(p).select(pl.len()).collect().item() for p in paths.values())
         return cls(specs=specs, paths=paths, ids=ids, ranges=ranges, rows=rows)
@@ -124,30 +126,26 @@ def _checked_path(parsed_dir: Path, spec: TableSpec) -> Path:
     return path
 
 
-def _rows_per_record(paths: dict[str, Path], specs: tuple[TableSpec, ...],
-                     ids: pl.Series) -> pl.Series:
-    """Rows of every table per record (its root row and its child rows), in ``ids`` order.
-    Releases range from a handful of rows to hundreds (tracks, credits), so a fixed record
-    count per chunk would not bound memory."""
-    children = [pl.scan_parquet(paths[s.name]).select(pl.col(s.parent_key).alias("id"))
-                for s in specs[1:]]
-    ids_frame = ids.to_frame("id")
-    if not children:
-        return pl.Series("rows", [1] * ids.len(), dtype=pl.Int64)
-    # Streaming: only the per-record counts are held, never a child table's key column.
-    per_record = pl.concat(children).group_by("id").agg(pl.len().alias("rows")).collect(
-        engine="streaming")
-    return ids_frame.join(per_record, on="id", how="left", maintain_order="left").select(
-        pl.col("rows").fill_null(0).cast(pl.Int64) + 1).to_series()
-
-
-def _cuts(ids: pl.Series, rows: pl.Series, chunk_rows: int) -> list[int]:
-    """The first id of every chunk but the first: a record starts a new chunk when the rows
-    before it cross a multiple of ``chunk_rows``, so a chunk holds less than ``chunk_rows``
-    rows plus its last record."""
-    starts = rows.cum_sum() - rows  # rows before each record
-    chunk_of = starts // max(chunk_rows, 1)
-    return ids.filter(chunk_of.is_first_distinct()).to_list()[1:]
+def _cuts(paths: dict[str, Path], specs: tuple[TableSpec, ...], ids: pl.Series,
+          chunk_rows: int) -> list[int]:
+    """The first id of every chunk but the first. The rows of every table are counted per bin
+    of ids (a fixed number of bins, so this takes the same memory whatever the month's size):
+    a bin starts a new chunk when the rows before it cross a multiple of ``chunk_rows``, so a
+    chunk holds less than ``chunk_rows`` rows plus its last bin. A release has from one row to
+    hundreds (tracks, credits): a fixed record count per chunk would not bound memory."""
+    if ids.is_empty():
+        return []
+    lo, hi = ids[0], ids[-1]
+    width = -(-(hi - lo + 1) // _ID_BINS)
+    keys = [pl.scan_parquet(paths[s.name]).select(pl.col(s.parent_key).alias("id"))
+            for s in specs]
+    per_bin = (pl.concat(keys).filter(pl.col("id").is_between(lo, hi))
+               .group_by(bin=(pl.col("id") - lo) // width).agg(rows=pl.len())
+               .sort("bin").collect(engine="streaming"))
+    rows = per_bin.get_column("rows")
+    chunk_of = (rows.cum_sum() - rows) // max(chunk_rows, 1)  # by the rows before each bin
+    firsts = per_bin.get_column("bin").filter(chunk_of.is_first_distinct()) * width + lo
+    return firsts.to_list()[1:]
 
 
 def _root_ids(path: Path) -> pl.Series:
