@@ -4,7 +4,7 @@ Deterministic for a seed; one record per line like real dumps; every release tab
 (sub-tracks, track credits, ``<id>0</id>`` credits, missing masters, huge ``qty`` values,
 escaped and non-ASCII text). About 4 KB of XML per release, like the real dump.
 
-    uv run python benchmarks/gen_releases.py OUT.xml.gz [--size-mb 1024] [--seed 7]
+    uv run python benchmarks/gen_releases.py OUT.xml.gz [--size-mb 1024 | --releases N] [--seed 7]
 """
 
 from __future__ import annotations
@@ -113,12 +113,14 @@ def release_xml(rng: random.Random, release_id: int) -> str:
     return "".join(p)
 
 
-def write_releases(out: BinaryIO, size_bytes: int, seed: int = 7) -> int:
-    """Write a releases dump of about ``size_bytes`` uncompressed; return the record count."""
+def write_releases(out: BinaryIO, size_bytes: int | None, seed: int = 7,
+                   releases: int | None = None) -> int:
+    """Write a releases dump of about ``size_bytes`` uncompressed, or of ``releases`` records;
+    return the record count."""
     rng = random.Random(seed)
     out.write(b"<releases>\n")
     written, count, batch = 0, 0, []
-    while written < size_bytes:
+    while written < size_bytes if releases is None else count < releases:
         count += 1
         line = release_xml(rng, count).encode() + b"\n"
         written += len(line)
@@ -130,24 +132,29 @@ def write_releases(out: BinaryIO, size_bytes: int, seed: int = 7) -> int:
     return count
 
 
-def generate(path: Path, size_mb: float, seed: int = 7) -> int:
-    """``path`` ending in ``.gz`` is gzip-compressed (isal, level 1, for speed)."""
-    size = int(size_mb * 1_000_000)
+def generate(path: Path, size_mb: float | None, seed: int = 7,
+             releases: int | None = None) -> int:
+    """``size_mb`` of XML or ``releases`` records; ``path`` ending in ``.gz`` is
+    gzip-compressed (isal, level 1, for speed)."""
+    size = None if size_mb is None else int(size_mb * 1_000_000)
     if path.suffix == ".gz":
         with igzip.open(path, "wb", compresslevel=1) as fh:
-            return write_releases(fh, size, seed)
+            return write_releases(fh, size, seed, releases)
     with open(path, "wb") as fh:
-        return write_releases(fh, size, seed)
+        return write_releases(fh, size, seed, releases)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path)
-    parser.add_argument("--size-mb", type=float, default=1024)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--size-mb", type=float)
+    size.add_argument("--releases", type=int, help="a record count instead of a size")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    count = generate(args.out, args.size_mb, args.seed)
-    print(f"{args.out}: {count} releases, about {args.size_mb:g} MB of XML")
+    size_mb = 1024 if args.size_mb is None and args.releases is None else args.size_mb
+    count = generate(args.out, size_mb, args.seed, args.releases)
+    print(f"{args.out}: {count} releases")
 
 
 if __name__ == "__main__":

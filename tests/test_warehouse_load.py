@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from lifecycle_helpers import drive_to
 from warehouse_helpers import base_month, load_all, next_month, snapshot, write_month
 
-from discogs_assets.lib.tables import TABLES_BY_NAME
+from discogs_assets.lib.tables import TABLES_BY_NAME, tables_for
 from discogs_assets.lib.warehouse import (
     ShrinkGuardError,
     load_month,
@@ -20,6 +21,7 @@ from discogs_assets.lib.warehouse import (
 )
 from discogs_assets.lib.warehouse.changes import read_changes
 from discogs_assets.lib.warehouse.load import ParsedInputError
+from discogs_assets.lib.warehouse.month_input import MonthInput
 
 
 def rows(engine: sa.Engine, sql: str, **params: object) -> list[tuple]:
@@ -253,6 +255,58 @@ def test_chunked_load_equals_single_chunk(warehouse_url: str, tmp_path: Path) ->
         eng.dialect.name == "postgresql")  # SQLite keeps its primary keys in place
     eng.dispose()
     ref.dispose()
+
+
+def _uneven_releases(ids: range, edited: int = 0) -> dict[str, dict[str, list[dict]]]:
+    """Releases of very different sizes: release ``i`` has ``i % 9`` tracks, each with
+    ``i % 3`` credits (so 1 to 25 rows a record); every ``edited``-th one has a new title."""
+    month: dict[str, list[dict]] = {"release": [], "release_track": [],
+                                    "release_track_artist": []}
+    for i in ids:
+        title = "edited" if edited and i % edited == 0 else f"release {i}"
+        month["release"].append({"id": i, "title": title})
+        for t in range(i % 9):
+            month["release_track"].append({"release_id": i, "track_idx": t, "title": f"t{t}"})
+            month["release_track_artist"].extend(
+                {"release_id": i, "track_idx": t, "position": p, "extra": False,
+                 "artist_id": p + 1, "name": f"a{p}"} for p in range(i % 3))
+    return {"releases": month}
+
+
+def test_tiny_row_budget_gives_many_chunks_and_the_same_warehouse(
+        warehouse_url: str, tmp_path: Path) -> None:
+    months = {"2026-01": _uneven_releases(range(1, 61)),
+              "2026-02": _uneven_releases(range(4, 70), edited=5)}
+    for month, data in months.items():
+        write_month(tmp_path, month, data)
+    # Chunks follow the rows over all tables, not a record count: at a budget of 12 rows a
+    # chunk ends within one id bin (one record here, at most 25 rows) of the budget.
+    month_input = MonthInput.open(tmp_path / "2026-01" / "releases", "releases", 12)
+    with ThreadPoolExecutor(1) as pool:
+        sizes = [(sum(df.height for df in month_input.chunk(i, pool, None, streamed=False)
+                      .frames().values()),
+                  month_input.ids.filter(month_input.ids.is_between(lo, hi)).len())
+                 for i, (lo, hi) in enumerate(month_input.ranges)]
+    assert sum(rows for rows, _ in sizes) == month_input.rows
+    assert all(rows < 12 + 25 for rows, _ in sizes)
+    assert len(sizes) > 2 * (month_input.ids.len() // 12)  # not 12 records a chunk
+    assert len({records for _, records in sizes}) > 1  # the record count varies
+
+    one = make_engine(f"sqlite:///{tmp_path / 'one_chunk.sqlite'}")
+    many = make_engine(warehouse_url)
+    for eng in (one, many):
+        run_models(eng)
+    said: list[str] = []
+    for month in months:
+        parsed = tmp_path / month / "releases"
+        load_month(one, month=month, entity="releases", parsed_dir=parsed, log=lambda _: None)
+        load_month(many, month=month, entity="releases", parsed_dir=parsed, log=said.append,
+                   chunk_rows=12)
+    assert any(line.startswith(f"chunk {len(sizes)}/{len(sizes)} (100%)") for line in said)
+    tables = [spec.name for spec in tables_for("releases")]
+    assert snapshot(many, tables) == snapshot(one, tables)
+    one.dispose()
+    many.dispose()
 
 
 def test_bad_input_names_the_file_and_problem(engine: sa.Engine, tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """A month's Parquet tables as the warehouse load reads them: checked against the contract,
-split into id ranges (bounding memory), and read one table at a time so writing can start
-while the rest is still being read.
+split into id ranges of about the same number of rows over all the entity's tables (bounding
+memory whatever the month's size), and read one table at a time so writing can start while
+the rest is still being read.
 
 Every problem is a :class:`ParsedInputError` naming the file and the record id or key.
 """
@@ -18,6 +19,8 @@ from discogs_assets.lib.errors import NonRetryableError
 from discogs_assets.lib.tables import TableSpec, tables_for
 
 _ID_MIN, _ID_MAX = -(2**63), 2**63 - 1
+_ID_BINS = 100_000
+"""Id bins the rows are counted in to cut a month into chunks (see :func:`_cuts`)."""
 
 
 class ParsedInputError(NonRetryableError):
@@ -33,8 +36,8 @@ class MonthInput:
     ids: pl.Series
     """The root records' ids, sorted, unique."""
     ranges: list[tuple[int, int]]
-    """Closed id ranges of about ``chunk_rows`` records covering every possible id (so child
-    rows whose parent is missing are read too, and counted)."""
+    """Closed id ranges covering every possible id (so child rows whose parent is missing are
+    read too, and counted), each of about ``chunk_rows`` rows over all tables."""
     rows: int
     """Rows of every table."""
 
@@ -43,7 +46,7 @@ class MonthInput:
         specs = tables_for(entity)
         paths = {spec.name: _checked_path(parsed_dir, spec) for spec in specs}
         ids = _root_ids(paths[specs[0].name])
-        cuts = ids.gather_every(chunk_rows).to_list()[1:] if ids.len() else []
+        cuts = _cuts(paths, specs, ids, chunk_rows)
         ranges = list(zip([_ID_MIN, *cuts], [c - 1 for c in cuts] + [_ID_MAX], strict=True))
         rows = sum(pl.scan_parquet(p).select(pl.len()).collect().item() for p in paths.values())
         return cls(specs=specs, paths=paths, ids=ids, ranges=ranges, rows=rows)
@@ -121,6 +124,28 @@ def _checked_path(parsed_dir: Path, spec: TableSpec) -> Path:
         ]
         raise ParsedInputError(f"{path}: columns differ from the contract: {'; '.join(diffs)}")
     return path
+
+
+def _cuts(paths: dict[str, Path], specs: tuple[TableSpec, ...], ids: pl.Series,
+          chunk_rows: int) -> list[int]:
+    """The first id of every chunk but the first. The rows of every table are counted per bin
+    of ids (a fixed number of bins, so this takes the same memory whatever the month's size):
+    a bin starts a new chunk when the rows before it cross a multiple of ``chunk_rows``, so a
+    chunk holds less than ``chunk_rows`` rows plus its last bin. A release has from one row to
+    hundreds (tracks, credits): a fixed record count per chunk would not bound memory."""
+    if ids.is_empty():
+        return []
+    lo, hi = ids[0], ids[-1]
+    width = -(-(hi - lo + 1) // _ID_BINS)
+    keys = [pl.scan_parquet(paths[s.name]).select(pl.col(s.parent_key).alias("id"))
+            for s in specs]
+    per_bin = (pl.concat(keys).filter(pl.col("id").is_between(lo, hi))
+               .group_by(bin=(pl.col("id") - lo) // width).agg(rows=pl.len())
+               .sort("bin").collect(engine="streaming"))
+    rows = per_bin.get_column("rows")
+    chunk_of = (rows.cum_sum() - rows) // max(chunk_rows, 1)  # by the rows before each bin
+    firsts = per_bin.get_column("bin").filter(chunk_of.is_first_distinct()) * width + lo
+    return firsts.to_list()[1:]
 
 
 def _root_ids(path: Path) -> pl.Series:
