@@ -35,7 +35,7 @@ from discogs_assets.lib.warehouse.merge import merge
 from discogs_assets.lib.warehouse.month_input import MonthInput, ParsedInputError
 from discogs_assets.lib.warehouse.month_load import Log, MonthLoad, worker
 
-DEFAULT_CHUNK_ROWS = 500_000
+DEFAULT_CHUNK_ROWS = 1_000_000
 """Rows over all the entity's tables read and hashed at a time: bounds the load's memory
 whatever the month's size (about 14,000 releases of the benchmarks' generated dump, 36 rows
 each; a steady 2 M-release month peaks at about 570 MiB)."""
