@@ -47,7 +47,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from discogs_assets.executors import delete_queues
-from discogs_assets.instance import postgres_storage
+from discogs_assets.instance import POOL_LIMITS, postgres_storage
 from discogs_assets.lib.caches import import_identities
 from discogs_assets.lib.orchestration.backfill_inputs import month_range
 from discogs_assets.lib.sample_mirror import build_sample_mirror
@@ -61,6 +61,9 @@ ADMIN_URL = os.environ.get("DISCOGS_TEST_PG_URL",
 BROKER = os.environ.get("DISCOGS_TEST_CELERY_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
 CORES = os.cpu_count() or 1
 MAX_CONCURRENT_RUNS = 4  # deploy/dagster.yaml
+# Set before any run: on a fresh PostgreSQL instance, concurrent runs that each create a pool's
+# default limit race, and the losers fail (dagster-io/dagster#33552).
+POOLS = {"discogs_downloads": 2, "discogs_warehouse": 2, **POOL_LIMITS}
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE,
             dg.DagsterRunStatus.CANCELED}
 
@@ -126,6 +129,9 @@ def deployment(root: Path, mirror: Path, executor: str,
                    DISCOGS_CELERY_BROKER=BROKER,
                    DISCOGS_CELERY_QUEUE_PREFIX=f"bench-{uuid.uuid4().hex[:8]}-")
         dep = Deployment(home, env)
+        with dep.instance() as instance:
+            for pool, limit in POOLS.items():
+                instance.event_log_storage.set_concurrency_slots(pool, limit)
         procs = [dep.spawn([sys.executable, "-m", "discogs_assets.cli", "worker", "--name",
                             f"bench{i}"], f"worker{i}.log",
                            {**env, "DISCOGS_CELERY_IO_CONCURRENCY": str(slots),
@@ -207,14 +213,24 @@ def backfill(root: Path, mirror: Path, months: Sequence[str], workers: Sequence[
                     if daemon.poll() is not None:
                         raise RuntimeError(f"the daemon exited: see {dep.home / 'daemon.log'}")
                     time.sleep(2)
-                failed = [r.tags["dagster/partition"] for r in runs
-                          if r.status != dg.DagsterRunStatus.SUCCESS]
+                failed = {r.tags["dagster/partition"]: errors(instance, r.run_id) for r in runs
+                          if r.status != dg.DagsterRunStatus.SUCCESS}
                 if failed:
-                    raise RuntimeError(f"backfill runs failed: {failed} (see {dep.home})")
+                    raise RuntimeError(f"backfill runs failed: {failed}")
                 return summary([step_times(instance, r.run_id) for r in runs])
         finally:
             os.killpg(daemon.pid, signal.SIGTERM)
             daemon.wait(timeout=60)
+
+
+def errors(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """The step and run failures of a run."""
+    out = []
+    for entry in instance.all_logs(run_id, of_type={dg.DagsterEventType.STEP_FAILURE,
+                                                    dg.DagsterEventType.RUN_FAILURE}):
+        error = getattr(entry.dagster_event.event_specific_data, "error", None)  # type: ignore[union-attr]
+        out.append(f"{entry.step_key or 'run'}: {error.message if error else entry.message}")
+    return out
 
 
 def row(label: str, results: list[tuple]) -> str:
@@ -240,9 +256,10 @@ def main() -> None:
         for _ in range(args.runs):  # alternated: both see the same drift of the machine
             for executor, results in single.items():
                 results.append(one_month(root, root / "mirror", months[0], executor))
-        print(f"one month ({months[0]}), medians of {args.runs} runs\n{header}")
-        print(row("multiprocess", single["multiprocess"]))
-        print(row(f"celery, 1 worker x {CORES}+{CORES} slots", single["celery"]))
+        if args.runs:
+            print(f"one month ({months[0]}), medians of {args.runs} runs\n{header}")
+            print(row("multiprocess", single["multiprocess"]))
+            print(row(f"celery, 1 worker x {CORES}+{CORES} slots", single["celery"]))
         half = max(1, CORES // 2)
         shapes = {f"1 worker x {CORES}+{CORES} slots": (CORES,),
                   f"2 workers x {half}+{half} slots": (half, half)}
