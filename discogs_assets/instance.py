@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from discogs_assets.lib.atomic import write_bytes_atomic
 from discogs_assets.lib.settings import Settings
@@ -36,6 +36,23 @@ LML_POOL = "lml_refresh"
 POOL_LIMITS = {LML_POOL: 1}
 """Pools whose limit differs from the instance's ``default_limit`` (a dagster.yaml cannot set
 one pool's limit): one LML refresh at a time, however many runs (backfills) are in flight."""
+
+
+def postgres_storage(url: str) -> dict[str, Any]:
+    """The ``storage`` section of a ``dagster.yaml`` keeping runs, events and schedules in the
+    PostgreSQL database at ``url`` (a SQLAlchemy URL): for the throwaway instances of tests and
+    benchmarks (production's ``deploy/dagster.yaml`` reads ``DAGSTER_PG_*`` instead)."""
+    import sqlalchemy as sa
+
+    db = sa.make_url(url)
+    config: dict[str, Any] = {
+        "hostname": db.host or "127.0.0.1", "port": db.port or 5432,
+        "username": db.username or "postgres", "db_name": db.database,
+        # psycopg 3 breaks dagster-postgres's NOTIFY (see deploy/dagster.yaml)
+        "scheme": "postgresql+psycopg2"}
+    if db.password:
+        config["password"] = db.password
+    return {"postgres": {"postgres_db": config}}
 
 
 def ensure_pool_limits(instance: DagsterInstance) -> None:

@@ -25,9 +25,9 @@ from typing import Any, TypeVar
 
 import dagster as dg
 import httpx
-import sqlalchemy as sa
 import yaml
 
+from discogs_assets.instance import postgres_storage
 from discogs_assets.lib.caches import import_identities
 from discogs_assets.lib.settings import Settings
 from discogs_assets.lib.warehouse import make_engine, run_models
@@ -61,25 +61,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def instance_yaml(*, postgres_url: str | None = None, run_monitoring: bool = False) -> str:
+def instance_yaml(*, postgres_url: str | None = None, run_monitoring: bool = False,
+                  max_concurrent_runs: int = 4) -> str:
     """The test instance: the queued coordinator and pools of production, no run retries."""
     config: dict[str, Any] = {
         "telemetry": {"enabled": False},
         "run_coordinator": {"module": "dagster.core.run_coordinator",
                             "class": "QueuedRunCoordinator"},
-        "concurrency": {"runs": {"max_concurrent_runs": 4}, "pools": {"default_limit": 2}},
+        "concurrency": {"runs": {"max_concurrent_runs": max_concurrent_runs},
+                        "pools": {"default_limit": 2}},
         "run_retries": {"enabled": False},
         "code_servers": {"local_startup_timeout": 240},
     }
     if postgres_url:
-        url = sa.make_url(postgres_url)
-        db: dict[str, Any] = {"hostname": url.host or "127.0.0.1", "port": url.port or 5432,
-                              "username": url.username or "postgres", "db_name": url.database,
-                              # psycopg 3 breaks dagster-postgres's NOTIFY (see DESIGN.md)
-                              "scheme": "postgresql+psycopg2"}
-        if url.password:
-            db["password"] = url.password
-        config["storage"] = {"postgres": {"postgres_db": db}}
+        config["storage"] = postgres_storage(postgres_url)
     if run_monitoring:
         config["run_monitoring"] = {"enabled": True, "start_timeout_seconds": 180,
                                     "max_resume_run_attempts": 0, "poll_interval_seconds": 5}
@@ -117,12 +112,14 @@ class LiveDagster:
     """
 
     def __init__(self, root: Path, project_env: Mapping[str, str], *,
-                 postgres_url: str | None = None, run_monitoring: bool = False) -> None:
+                 postgres_url: str | None = None, run_monitoring: bool = False,
+                 max_concurrent_runs: int = 4) -> None:
         self.root = root
         self.home = root / "dagster_home"
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "dagster.yaml").write_text(
-            instance_yaml(postgres_url=postgres_url, run_monitoring=run_monitoring))
+            instance_yaml(postgres_url=postgres_url, run_monitoring=run_monitoring,
+                          max_concurrent_runs=max_concurrent_runs))
         # The project's own workspace, made to work from anywhere.
         workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())
         [entry] = workspace["load_from"]
