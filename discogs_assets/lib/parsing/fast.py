@@ -143,11 +143,13 @@ def _config(entity: str) -> dict[str, object]:
 
 @functools.cache
 def _parser(entity: str) -> XmlToArrowParser:
-    """One compiled parser per entity and process (YAML is a superset of JSON)."""
-    directory = Path(tempfile.mkdtemp(prefix="discogs-xml2arrow-"))
-    path = directory / f"{entity}.yaml"
-    path.write_text(json.dumps(_config(entity)))
-    return XmlToArrowParser(path)
+    """One compiled parser per entity and process (YAML is a superset of JSON). The parser
+    reads its config file once, when built: the file is removed right after, so step processes
+    leave nothing behind in the temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="discogs-xml2arrow-") as directory:
+        path = Path(directory) / f"{entity}.yaml"
+        path.write_text(json.dumps(_config(entity)))
+        return XmlToArrowParser(path)
 
 
 class FastPathError(ValueError):
